@@ -1,0 +1,1 @@
+"""Regulator back-office (Textual). Built by a later issue."""

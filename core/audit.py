@@ -1,0 +1,156 @@
+"""Append-only, hash-chained audit log: writing entries and verifying the chain.
+
+Each entry's ``hash`` is SHA-256 over the canonical JSON (sorted keys, no
+spaces, UTF-8) of ``occurred_at`` (UTC ISO 8601, microseconds), ``actor``,
+``action``, ``subject``, ``entity``, ``before``, ``after`` and ``prev_hash``, the
+previous entry's hash (:data:`GENESIS` for the first). Editing, deleting or
+reordering any entry breaks the chain at that entry or the next one.
+
+Appends take a transaction-scoped advisory lock so the chain stays linear under
+concurrent writers; the lock is released when the caller's transaction ends.
+The database also refuses UPDATE and DELETE on the table (a trigger installed by
+the initial migration).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.models import AuditEntry
+
+GENESIS = "0" * 64
+#: Key of the PostgreSQL advisory lock that serialises appends ("NSERAUDT").
+_LOCK_KEY = int.from_bytes(b"NSERAUDT", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def entry_hash(
+    *,
+    occurred_at: datetime,
+    actor: str,
+    action: str,
+    subject: str | None,
+    entity: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    prev_hash: str,
+) -> str:
+    """SHA-256 hex of the canonical JSON of one entry's content (see module docstring)."""
+    content = {
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "entity": entity,
+        "before": before,
+        "after": after,
+        "prev_hash": prev_hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    subject: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEntry:
+    """Add one entry to the chain inside the caller's transaction and flush it.
+
+    ``actor`` names who acted (``citizen:ussd``, ``system:expiry``, ``staff:<id>``),
+    ``action`` what happened (``exclusion.created``), ``entity`` what it happened
+    to (``exclusion:42``), ``subject`` the BST concerned. ``before``/``after`` must
+    be JSON-safe and hold no personal data.
+    """
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    last = await session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1))
+    prev_hash = last.first() or GENESIS
+    at = (occurred_at or datetime.now(UTC)).astimezone(UTC)
+    entry = AuditEntry(
+        occurred_at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        entity=entity,
+        before=before,
+        after=after,
+        prev_hash=prev_hash,
+        hash=entry_hash(
+            occurred_at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            entity=entity,
+            before=before,
+            after=after,
+            prev_hash=prev_hash,
+        ),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Outcome of :func:`verify`: how many entries were checked and the first broken one."""
+
+    checked: int
+    broken_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every entry links to its predecessor and matches its hash."""
+        return self.broken_id is None
+
+
+async def verify(session: AsyncSession, *, batch: int = 1000) -> ChainReport:
+    """Walk the whole chain in id order and name the first entry that does not verify."""
+    expected_prev = GENESIS
+    checked = 0
+    after_id = 0
+    while True:
+        rows = (
+            await session.exec(
+                select(AuditEntry)
+                .where(col(AuditEntry.id) > after_id)
+                .order_by(col(AuditEntry.id))
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return ChainReport(checked=checked)
+        for entry in rows:
+            assert entry.id is not None
+            if entry.prev_hash != expected_prev:
+                return ChainReport(checked, entry.id, "does not link to the entry before it")
+            recomputed = entry_hash(
+                occurred_at=entry.occurred_at,
+                actor=entry.actor,
+                action=entry.action,
+                subject=entry.subject,
+                entity=entry.entity,
+                before=entry.before,
+                after=entry.after,
+                prev_hash=entry.prev_hash,
+            )
+            if recomputed != entry.hash:
+                return ChainReport(checked, entry.id, "content does not match its hash")
+            expected_prev = entry.hash
+            checked += 1
+            after_id = entry.id
+        session.expunge_all()

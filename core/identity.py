@@ -1,0 +1,53 @@
+"""Normalising the identifiers of a subject: MSISDN (``phonenumbers``) and national ID.
+
+The normalised form is what gets encrypted and blind-indexed, so two spellings of
+one number (``0712 345 678``, ``+254712345678``, ``254712345678``) are one subject.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+from core.errors import InvalidMsisdn, InvalidNationalId
+
+DEFAULT_REGION = "KE"
+_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_NATIONAL_ID = re.compile(r"\d{6,8}")
+
+
+def normalise_msisdn(raw: str) -> str:
+    """Return ``raw`` as an E.164 mobile MSISDN, e.g. ``"0712 345678"`` -> ``"+254712345678"``.
+
+    Parsed by ``phonenumbers`` (Google libphonenumber metadata) with default
+    region KE, so national (``07…``, ``01…``) and international forms both work.
+
+    Raises:
+        InvalidMsisdn: unparseable, not a valid number, or not a mobile number.
+    """
+    text = raw.strip()
+    if text.isdigit() and text.startswith("254"):
+        text = "+" + text  # gateways sometimes drop the plus
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except NumberParseException as exc:
+        raise InvalidMsisdn("not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidMsisdn("not a valid phone number")
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        raise InvalidMsisdn("not a mobile number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_national_id(raw: str) -> str:
+    """Return a Kenyan national ID number as 6 to 8 digits, spaces and dashes removed.
+
+    Raises:
+        InvalidNationalId: anything else remains.
+    """
+    text = re.sub(r"[\s-]", "", raw)
+    if not _NATIONAL_ID.fullmatch(text):
+        raise InvalidNationalId("a national ID number is 6 to 8 digits")
+    return text

@@ -1,0 +1,22 @@
+"""SQLModel tables, one module per concept. Alembic reads :data:`metadata`."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from core.models.audit import AuditEntry
+from core.models.exclusion import Exclusion, ExclusionEvent, ExclusionStatus
+from core.models.subject import Subject
+from core.models.ussd import UssdSessionEvent
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AuditEntry",
+    "Exclusion",
+    "ExclusionEvent",
+    "ExclusionStatus",
+    "Subject",
+    "UssdSessionEvent",
+    "metadata",
+]

@@ -1,0 +1,1 @@
+"""Composition root: the web app, the command line and the process runner."""

@@ -1,0 +1,1 @@
+"""SMS channel (Africa's Talking MO/MT). Built by a later issue."""

@@ -1,0 +1,1 @@
+"""USSD channel: Africa's Talking callback, menu state machine and screens."""
