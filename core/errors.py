@@ -7,6 +7,11 @@ them to responses in one place each (a Starlette exception handler, a USSD
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.models import Exclusion
+
 
 class NSERError(Exception):
     """Base class of every deliberate NSER error."""
@@ -33,7 +38,14 @@ class ExclusionConflict(NSERError):
 
 
 class AlreadyExcluded(ExclusionConflict):
-    """The subject already has an active exclusion ending no earlier than the one asked for."""
+    """The subject already has an exclusion in force ending no earlier than the one asked for.
+
+    ``exclusion`` is that exclusion, so a channel can say until when and quote its reference.
+    """
+
+    def __init__(self, exclusion: Exclusion) -> None:
+        super().__init__(f"already excluded (exclusion {exclusion.id})")
+        self.exclusion = exclusion
 
 
 class IntegrityFailure(NSERError):

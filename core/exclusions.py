@@ -85,7 +85,7 @@ def _snapshot(exclusion: Exclusion) -> dict[str, Any]:
     }
 
 
-def _later(new_end: datetime | None, old_end: datetime | None) -> bool:
+def later(new_end: datetime | None, old_end: datetime | None) -> bool:
     """True when ``new_end`` is strictly later than ``old_end`` (``None`` = never ends)."""
     if old_end is None:
         return False
@@ -285,7 +285,7 @@ async def self_exclude(
         )
     else:
         new_end = periods.ends_at(period, starts_at=now)
-        if not _later(new_end, current.ends_at):
+        if not later(new_end, current.ends_at):
             raise AlreadyExcluded(current)
         event = await extend(
             session,
@@ -323,7 +323,7 @@ async def extend(
     if not is_in_force(exclusion, now=now):
         raise ExclusionConflict("only an exclusion in force can be extended")
     new_end = periods.ends_at(period, starts_at=now)
-    if not _later(new_end, exclusion.ends_at):
+    if not later(new_end, exclusion.ends_at):
         raise ExclusionConflict("an exclusion can only be lengthened")
     before = _snapshot(exclusion)
     exclusion.ends_at = new_end

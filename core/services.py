@@ -1,0 +1,66 @@
+"""The long-lived resources a process needs, built once from settings.
+
+A web process and an ARQ worker each open one :class:`Services` at start-up and
+close it at shutdown; nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.crypto import KeyRing
+from core.db import SessionFactory, create_engine, session_factory
+from core.errors import ConfigurationError
+from core.i18n import Catalogues
+from core.keys import load_keyring
+from core.settings import Settings
+
+
+def utc_now() -> datetime:
+    """The default clock: now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Settings, keys, database, Redis, catalogues and the clock, shared by handlers and jobs."""
+
+    settings: Settings
+    keyring: KeyRing
+    engine: AsyncEngine
+    sessions: SessionFactory
+    redis: Redis
+    catalogues: Catalogues
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    async def close(self) -> None:
+        """Release the database pool and the Redis connections."""
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def open_services(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, pool_size: int = 10
+) -> Services:
+    """Build :class:`Services` for ``settings`` whose URLs are set (see :mod:`core.embedded`).
+
+    Raises:
+        ConfigurationError: a URL is unset, or key material is missing/malformed.
+    """
+    if settings.database_url is None or settings.redis_url is None:
+        raise ConfigurationError("DATABASE_URL and REDIS_URL must be resolved before opening")
+    engine = create_engine(settings.database_url, pool_size=pool_size)
+    return Services(
+        settings=settings,
+        keyring=load_keyring(settings),
+        engine=engine,
+        sessions=session_factory(engine),
+        redis=Redis.from_url(settings.redis_url),
+        catalogues=Catalogues(),
+        clock=clock,
+    )

@@ -1,0 +1,36 @@
+"""User-facing phrases shared by every channel (USSD today, SMS next).
+
+Each function takes the ``_`` (gettext) of the citizen's language, so Babel's
+extractor finds the strings here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.i18n import Gettext, short_date
+from core.periods import Period, last_local_day
+from core.settings import Settings
+
+
+def period_label(period: Period, _: Gettext) -> str:
+    """``6 months`` / ``Miezi 6`` and so on."""
+    labels = {
+        Period.SIX_MONTHS: _("6 months"),
+        Period.ONE_YEAR: _("1 year"),
+        Period.FIVE_YEARS: _("5 years"),
+        Period.PERMANENT: _("Permanently"),
+    }
+    return labels[period]
+
+
+def until(ends_at: datetime | None, lang: str, _: Gettext) -> str:
+    """``until 21/11/2027`` / ``hadi 21/11/2027``, or ``permanently`` / ``kwa kudumu``."""
+    if ends_at is None:
+        return _("permanently")
+    return _("until {date}").format(date=short_date(last_local_day(ends_at), lang))
+
+
+def helpline(settings: Settings) -> str:
+    """The helpline as shown on screens: name and number (at most 39 characters)."""
+    return f"{settings.helpline_name} {settings.helpline_number}"

@@ -1,0 +1,150 @@
+"""The text of every USSD screen, in the citizen's language.
+
+Each function returns the screen body without the ``CON``/``END`` prefix and
+takes ``_``, the gettext of the session's language (Babel extracts from here).
+Every screen must be GSM-7 and at most 160 septets in both languages, with the
+longest values settings allow; ``tests/ussd/test_screens.py`` checks it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.i18n import Gettext
+from core.periods import Period
+from core.settings import Settings
+from core.texts import helpline, period_label, until
+
+SEP = "\n"
+
+
+def _with_error(body: str, error: bool, _: Gettext) -> str:
+    return SEP.join((_("Invalid choice."), body)) if error else body
+
+
+def language(_: Gettext, *, error: bool = False) -> str:
+    """First screen, bilingual: pick Kiswahili or English."""
+    return _with_error(_("Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English"), error, _)
+
+
+def resume(_: Gettext, *, error: bool = False) -> str:
+    """Offer to continue a session that dropped a few minutes ago."""
+    return _with_error(_("Continue where you left off?\n1. Continue\n2. Start again"), error, _)
+
+
+def main(_: Gettext, *, error: bool = False) -> str:
+    """Main menu."""
+    body = _(
+        "National Self-Exclusion Register\n1. Stop betting (self-exclude)\n"
+        "2. My status\n3. Help\n0. Language"
+    )
+    return _with_error(body, error, _)
+
+
+def period(_: Gettext, *, error: bool = False) -> str:
+    """Choose how long to be excluded."""
+    options = SEP.join(
+        f"{key}. {period_label(value, _)}"
+        for key, value in (
+            ("1", Period.SIX_MONTHS),
+            ("2", Period.ONE_YEAR),
+            ("3", Period.FIVE_YEARS),
+            ("4", Period.PERMANENT),
+        )
+    )
+    body = SEP.join((_("Stop betting for how long?"), options, _("0. Back 00. Main menu")))
+    return _with_error(body, error, _)
+
+
+def confirm(
+    _: Gettext,
+    *,
+    lang: str,
+    new_end: datetime | None,
+    current_end: datetime | None,
+    extending: bool,
+    error: bool = False,
+) -> str:
+    """Confirm a new exclusion or an extension, saying plainly it cannot be undone."""
+    if extending:
+        head = _("You are excluded {current}. Extend it to last {new}?").format(
+            current=until(current_end, lang, _), new=until(new_end, lang, _)
+        )
+    else:
+        head = _("You will be blocked from all licensed betting {until}.").format(
+            until=until(new_end, lang, _)
+        )
+    body = SEP.join((head + " " + _("This cannot be undone."), _("1. Confirm"), _("0. Back")))
+    return _with_error(body, error, _)
+
+
+def excluded(
+    _: Gettext,
+    *,
+    lang: str,
+    ends_at: datetime | None,
+    reference: str,
+    extended: bool,
+    settings: Settings,
+) -> str:
+    """The exclusion is in place (created or extended): end, reference and helpline."""
+    if extended:
+        head = _("Done. Your exclusion now lasts {until}.")
+    else:
+        head = _("Done. You are excluded from betting {until}.")
+    return SEP.join(
+        (
+            head.format(until=until(ends_at, lang, _)),
+            _("Ref: {reference}").format(reference=reference),
+            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+        )
+    )
+
+
+def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str) -> str:
+    """The period chosen would not lengthen the exclusion in force."""
+    return SEP.join(
+        (
+            _("You are already excluded {until}.").format(until=until(ends_at, lang, _)),
+            _("Ref: {reference}").format(reference=reference),
+            _("An exclusion can only be made longer, never shorter."),
+        )
+    )
+
+
+def status(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str | None) -> str:
+    """My status: excluded until when (with the reference), or not excluded."""
+    if reference is None:
+        return _("You are not self-excluded. To stop betting, dial again and choose 1.")
+    return SEP.join(
+        (
+            _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),
+            _("Ref: {reference}").format(reference=reference),
+        )
+    )
+
+
+def help_(_: Gettext, *, settings: Settings) -> str:
+    """What NSER is, the helpline and the regulator's contact."""
+    return SEP.join(
+        (
+            _("NSER blocks you from all licensed betting in Kenya for the period you choose."),
+            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            _("Regulator: {contact}").format(contact=settings.regulator_contact),
+        )
+    )
+
+
+def invalid_phone(_: Gettext) -> str:
+    """The gateway sent a number that is not a valid mobile MSISDN."""
+    return _("Sorry, this service needs a valid mobile number. Please dial from your phone.")
+
+
+def too_long(_: Gettext) -> str:
+    """The session history is longer than any real session could be."""
+    return _("This session is too long. Please dial again.")
+
+
+def apology(_: Gettext) -> str:
+    """Something failed on our side."""
+    return _("Sorry, something went wrong. Please try again later.")
