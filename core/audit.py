@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,7 +75,7 @@ async def append(
     to (``exclusion:42``), ``subject`` the BST concerned. ``before``/``after`` must
     be JSON-safe and hold no personal data.
     """
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    await session.exec(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
     last = await session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1))
     prev_hash = last.first() or GENESIS
     at = (occurred_at or datetime.now(UTC)).astimezone(UTC)

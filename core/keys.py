@@ -60,7 +60,9 @@ def load_keyring(settings: Settings) -> KeyRing:
     if enc is not None or idx is not None:
         raise ConfigurationError("set both NSER_ENCRYPTION_KEYS and NSER_INDEX_KEY, or neither")
     if settings.env == "production":
-        raise ConfigurationError("NSER_ENCRYPTION_KEYS and NSER_INDEX_KEY are required in production")
+        raise ConfigurationError(
+            "NSER_ENCRYPTION_KEYS and NSER_INDEX_KEY are required in production"
+        )
     return _development_keyring(settings)
 
 

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = Field(
         default=None,
         validation_alias="NSER_ENCRYPTION_KEYS",
-        description="Comma-separated 'key_id:base64(32 bytes)'; the first one encrypts, all decrypt.",
+        description="Comma-separated 'key_id:base64(32 bytes)'; the first encrypts, all decrypt.",
     )
     index_key: SecretStr | None = Field(
         default=None,

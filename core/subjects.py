@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit
@@ -79,7 +79,7 @@ async def register(
                 updated_at=now,
             )
             .on_conflict_do_nothing()
-            .returning(Subject.id)  # type: ignore[arg-type]
+            .returning(col(Subject.id))
         )
         new_id = inserted.first()
         if new_id is not None:

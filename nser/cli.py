@@ -62,7 +62,10 @@ async def _verify(settings: Settings) -> int:
     if report.ok:
         print(f"audit chain OK: {report.checked} entries verified")
         return 0
-    print(f"audit chain BROKEN at entry {report.broken_id}: {report.reason} ({report.checked} verified before it)")
+    print(
+        f"audit chain BROKEN at entry {report.broken_id}: {report.reason} "
+        f"({report.checked} entries verified before it)"
+    )
     return 1
 
 
@@ -110,7 +113,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from nser.web import create_app
 
             uvicorn.run(
-                create_app(settings), host=args.host, port=args.port, log_level=settings.log_level.lower()
+                create_app(settings),
+                host=args.host,
+                port=args.port,
+                log_level=settings.log_level.lower(),
             )
             return 0
         assert settings.database_url is not None

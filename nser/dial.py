@@ -25,7 +25,7 @@ def dial(
     read: Callable[[str], str] = input,
     write: Callable[[str], None] = print,
 ) -> int:
-    """Run one USSD session against ``url`` (e.g. ``http://127.0.0.1:8000``); returns an exit code."""
+    """Run one USSD session against ``url`` (``http://127.0.0.1:8000``); returns an exit code."""
     session_id = f"ATUid_dial_{uuid.uuid4().hex[:16]}"
     inputs: list[str] = []
     base = url.rstrip("/")

@@ -34,7 +34,9 @@ async def serve_all(settings: Settings, *, host: str, port: int) -> None:
     services = open_services(settings)
     app = create_app(settings, services=services)
     server = _Server(
-        uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on")
+        uvicorn.Config(
+            app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on"
+        )
     )
     worker = create_worker(settings, services=services, handle_signals=False)
     loop = asyncio.get_running_loop()

@@ -65,9 +65,13 @@ class SessionCallback:
         service_code = _checked(_field(form, "serviceCode"), "serviceCode", _SERVICE_CODE)
         phone = _field(form, "phoneNumber")
         text = _field(form, "text")
-        network = _checked(_field(form, "networkCode", required=False), "networkCode", _NETWORK_CODE)
-        assert session_id is not None and service_code is not None
-        assert phone is not None and text is not None
+        network = _checked(
+            _field(form, "networkCode", required=False), "networkCode", _NETWORK_CODE
+        )
+        assert session_id is not None
+        assert service_code is not None
+        assert phone is not None
+        assert text is not None
         if not phone.strip() or len(phone) > 32:
             raise MalformedCallback("malformed field phoneNumber")
         if len(text) > MAX_TEXT or _CONTROL.search(text):

@@ -95,46 +95,75 @@ class State:
 FRESH = State(lang=None, stack=(Frame(Screen.LANGUAGE),))
 
 
-def _push(state: State, frame: Frame, **changes: object) -> State:
-    return replace(state, stack=(*state.stack, frame), error=False, **changes)  # type: ignore[arg-type]
+def _push(state: State, frame: Frame, *, lang: str | None = None) -> State:
+    return replace(state, stack=(*state.stack, frame), lang=lang or state.lang, error=False)
 
 
-def step(state: State, token: str, *, resume_path: tuple[str, ...] = ()) -> State:
-    """The state after one input ``token``; ``resume_path`` serves the resume offer."""
-    if state.action is not None:
-        return state
-    top = state.stack[-1]
-    if token == HOME and top.screen is not Screen.RESUME:
+def _navigate(state: State, choice: str) -> State | None:
+    """``00`` (home) and ``0`` (back), offered on every screen but the resume offer."""
+    if choice == HOME:
         home = (FRESH.stack[0], *state.stack[1:2]) if state.lang else FRESH.stack
         return replace(state, stack=home, error=False)
-    if token == BACK and len(state.stack) > 1:
+    if choice == BACK and len(state.stack) > 1:
         popped = state.stack[:-1]
-        lang = state.lang if len(popped) > 1 else None
-        return replace(state, stack=popped, lang=lang, error=False)
-    if top.screen is Screen.RESUME:
-        if token == "1":
-            return replay(resume_path)
-        if token == "2":
-            return FRESH
-    elif top.screen is Screen.LANGUAGE:
-        if token in LANGUAGE_CHOICES:
-            return _push(state, Frame(Screen.MAIN, token), lang=LANGUAGE_CHOICES[token])
-    elif top.screen is Screen.MAIN:
-        if token == "1":
-            return _push(state, Frame(Screen.PERIOD, token))
-        if token in MAIN_CHOICES:
-            return replace(state, action=MAIN_CHOICES[token], error=False)
-    elif top.screen is Screen.PERIOD:
-        if token in PERIOD_CHOICES:
-            return _push(state, Frame(Screen.CONFIRM, token, PERIOD_CHOICES[token]))
-    elif top.screen is Screen.CONFIRM and token == "1":
-        return replace(state, action=Action.EXCLUDE, period=top.period, error=False)
-    return replace(state, error=True)
+        return replace(
+            state, stack=popped, lang=state.lang if len(popped) > 1 else None, error=False
+        )
+    return None
+
+
+def _on_resume(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    if choice == "1":
+        return replay(resume_path)
+    return FRESH if choice == "2" else None
+
+
+def _on_language(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    lang = LANGUAGE_CHOICES.get(choice)
+    return _push(state, Frame(Screen.MAIN, choice), lang=lang) if lang else None
+
+
+def _on_main(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    if choice == "1":
+        return _push(state, Frame(Screen.PERIOD, choice))
+    action = MAIN_CHOICES.get(choice)
+    return replace(state, action=action, error=False) if action else None
+
+
+def _on_period(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    period = PERIOD_CHOICES.get(choice)
+    return _push(state, Frame(Screen.CONFIRM, choice, period)) if period else None
+
+
+def _on_confirm(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    if choice != "1":
+        return None
+    return replace(state, action=Action.EXCLUDE, period=state.stack[-1].period, error=False)
+
+
+_TRANSITIONS = {
+    Screen.RESUME: _on_resume,
+    Screen.LANGUAGE: _on_language,
+    Screen.MAIN: _on_main,
+    Screen.PERIOD: _on_period,
+    Screen.CONFIRM: _on_confirm,
+}
+
+
+def step(state: State, choice: str, *, resume_path: tuple[str, ...] = ()) -> State:
+    """The state after one input ``choice``; ``resume_path`` serves the resume offer."""
+    if state.action is not None:
+        return state
+    screen = state.stack[-1].screen
+    moved = None if screen is Screen.RESUME else _navigate(state, choice)
+    if moved is None:
+        moved = _TRANSITIONS[screen](state, choice, resume_path)
+    return moved if moved is not None else replace(state, error=True)
 
 
 def split(text: str) -> list[str]:
-    """The inputs in a gateway ``text`` (``""`` -> no input; ``"1*"`` keeps the empty last input)."""
-    return [] if text == "" else [token.strip() for token in text.split("*")]
+    """The inputs in a gateway ``text``: ``""`` -> none; ``"1*"`` -> ``["1", ""]``."""
+    return [] if text == "" else [choice.strip() for choice in text.split("*")]
 
 
 def replay(
@@ -148,10 +177,7 @@ def replay(
     With ``offer_resume`` (the path of a dropped session) the first screen is
     the resume offer in ``lang``: ``1`` replays that path, ``2`` starts afresh.
     """
-    if offer_resume is None:
-        state = FRESH
-    else:
-        state = State(lang=lang, stack=(Frame(Screen.RESUME),))
+    state = FRESH if offer_resume is None else State(lang=lang, stack=(Frame(Screen.RESUME),))
     for token in tokens:
         state = step(state, token, resume_path=offer_resume or ())
     return state

@@ -84,7 +84,7 @@ class UssdSession:
         return response
 
     async def screen(self, state: State, lang: str, _: Gettext) -> str | None:
-        """Body of a ``CON`` screen, or ``None`` when confirming is pointless (see :meth:`already`)."""
+        """Body of a ``CON`` screen; ``None`` when confirming is pointless (:meth:`already`)."""
         if state.screen is Screen.RESUME:
             return screens.resume(_, error=state.error)
         if state.screen is Screen.LANGUAGE:
@@ -125,7 +125,9 @@ class UssdSession:
         current = await self.in_force()
         assert current is not None
         return _end(
-            screens.already_excluded(_, lang=lang, ends_at=current.ends_at, reference=current.reference)
+            screens.already_excluded(
+                _, lang=lang, ends_at=current.ends_at, reference=current.reference
+            )
         )
 
     async def act(self, state: State, lang: str, _: Gettext) -> Response:

@@ -23,8 +23,9 @@ def _with_error(body: str, error: bool, _: Gettext) -> str:
 
 
 def language(_: Gettext, *, error: bool = False) -> str:
-    """First screen, bilingual: pick Kiswahili or English."""
-    return _with_error(_("Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English"), error, _)
+    """First screen, bilingual: pick Kiswahili or English (its error line is bilingual too)."""
+    body = _("Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English")
+    return SEP.join((_("Chaguo si sahihi / Invalid choice"), body)) if error else body
 
 
 def resume(_: Gettext, *, error: bool = False) -> str:

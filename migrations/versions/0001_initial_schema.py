@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 
@@ -43,22 +42,22 @@ def upgrade() -> None:
         "audit_entry",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("actor", sa.String(length=80), nullable=False),
         sa.Column(
-            "action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
+            "action", sa.String(length=64), nullable=False
         ),
         sa.Column(
-            "subject", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
+            "subject", sa.String(length=16), nullable=True
         ),
         sa.Column(
-            "entity", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
+            "entity", sa.String(length=64), nullable=False
         ),
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("after", sa.JSON(), nullable=True),
         sa.Column(
-            "prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
+            "prev_hash", sa.String(length=64), nullable=False
         ),
-        sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("hash"),
     )
@@ -73,17 +72,17 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("msisdn_sealed", sa.LargeBinary(), nullable=False),
         sa.Column(
-            "msisdn_bidx", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
+            "msisdn_bidx", sa.String(length=64), nullable=False
         ),
         sa.Column("national_id_sealed", sa.LargeBinary(), nullable=True),
         sa.Column(
             "national_id_bidx",
-            sqlmodel.sql.sqltypes.AutoString(length=64),
+            sa.String(length=64),
             nullable=True,
         ),
-        sa.Column("bst", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("bst", sa.String(length=16), nullable=False),
         sa.Column(
-            "language", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False
+            "language", sa.String(length=2), nullable=False
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -97,29 +96,29 @@ def upgrade() -> None:
         "ussd_session_event",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column(
-            "session_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False
+            "session_id", sa.String(length=128), nullable=False
         ),
         sa.Column(
-            "service_code", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True
+            "service_code", sa.String(length=32), nullable=True
         ),
         sa.Column(
-            "network_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
+            "network_code", sa.String(length=16), nullable=True
         ),
         sa.Column(
-            "msisdn_bidx", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
+            "msisdn_bidx", sa.String(length=64), nullable=True
         ),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("cost", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("status", sa.String(length=32), nullable=True),
+        sa.Column("cost", sa.String(length=32), nullable=True),
         sa.Column("duration_ms", sa.Integer(), nullable=True),
         sa.Column("hops_count", sa.Integer(), nullable=True),
         sa.Column(
-            "input", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True
+            "input", sa.String(length=1024), nullable=True
         ),
         sa.Column(
-            "error_message", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True
+            "error_message", sa.String(length=512), nullable=True
         ),
         sa.Column(
-            "gateway_date", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
+            "gateway_date", sa.String(length=64), nullable=True
         ),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -135,22 +134,22 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("subject_id", sa.BigInteger(), nullable=False),
         sa.Column(
-            "period", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
+            "period", sa.String(length=10), nullable=False
         ),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
-            "status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
+            "status", sa.String(length=10), nullable=False
         ),
         sa.Column(
-            "reference", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False
+            "reference", sa.String(length=16), nullable=False
         ),
         sa.Column(
-            "channel", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False
+            "channel", sa.String(length=12), nullable=False
         ),
         sa.Column(
             "idempotency_key",
-            sqlmodel.sql.sqltypes.AutoString(length=160),
+            sa.String(length=160),
             nullable=False,
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -193,14 +192,14 @@ def upgrade() -> None:
         "exclusion_event",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("exclusion_id", sa.BigInteger(), nullable=False),
-        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column(
             "idempotency_key",
-            sqlmodel.sql.sqltypes.AutoString(length=160),
+            sa.String(length=160),
             nullable=True,
         ),
         sa.Column(
-            "period", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
+            "period", sa.String(length=10), nullable=False
         ),
         sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
