@@ -1,16 +1,17 @@
 """Human-friendly codes: exclusion references and BSTs (screening tokens).
 
-Both use a 31-character alphabet with no look-alikes (no ``0 O 1 I L``), and end
-in a Luhn mod N check character (Luhn's algorithm generalised to N=31), which
-catches every single-character mistake and every swap of two adjacent characters
-when a citizen reads a reference to the helpline.
+Both use a 30-character alphabet with no look-alikes (no ``0 O 1 I L``) and no
+``U`` (as in Crockford's base32), and end in a Luhn mod N check character
+(Luhn's algorithm generalised to N=30; the doubling step is a permutation only
+for an even N). It catches every single-character mistake and every swap of two
+adjacent characters when a citizen reads a reference to the helpline.
 """
 
 from __future__ import annotations
 
 import secrets
 
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 _N = len(ALPHABET)
 _INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
 
@@ -45,7 +46,7 @@ def _random_body(length: int) -> str:
 def new_reference() -> str:
     """A new exclusion reference: 7 random characters + check, shown as ``XXXX-XXXX``.
 
-    31**7 (about 2.7e10) bodies; uniqueness is still enforced by the database.
+    30**7 (about 2.2e10) bodies; uniqueness is still enforced by the database.
     """
     body = _random_body(7)
     code = body + check_character(body)

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine

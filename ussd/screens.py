@@ -129,7 +129,7 @@ def help_(_: Gettext, *, settings: Settings) -> str:
     """What NSER is, the helpline and the regulator's contact."""
     return SEP.join(
         (
-            _("NSER blocks you from all licensed betting in Kenya for the period you choose."),
+            _("NSER blocks you from all licensed betting in Kenya."),
             _("Helpline: {helpline}").format(helpline=helpline(settings)),
             _("Regulator: {contact}").format(contact=settings.regulator_contact),
         )

@@ -1,0 +1,150 @@
+"""Bad input at the USSD endpoints: clear errors, nothing stored, nothing leaked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from core.services import Services, open_services
+from core.settings import Settings
+from nser.web import create_app
+from tests.conftest import Phone, RowFetcher
+
+GOOD = {
+    "sessionId": "ATUid_0123456789abcdef",
+    "serviceCode": "*384*7#",
+    "phoneNumber": "+254712345678",
+    "networkCode": "63902",
+    "text": "2*1*2*1",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"sessionId": None}, "missing field sessionId"),
+        ({"serviceCode": None}, "missing field serviceCode"),
+        ({"phoneNumber": None}, "missing field phoneNumber"),
+        ({"text": None}, "missing field text"),
+        ({"sessionId": ""}, "malformed field sessionId"),
+        ({"sessionId": "a b"}, "malformed field sessionId"),
+        ({"serviceCode": "384; DROP"}, "malformed field serviceCode"),
+        ({"networkCode": "net"}, "malformed field networkCode"),
+        ({"phoneNumber": "  "}, "malformed field phoneNumber"),
+        ({"text": "2*1\n*2"}, "malformed field text"),
+        ({"text": "1" * 1025}, "malformed field text"),
+    ],
+)
+async def test_malformed_callback_is_400_with_reason_and_stores_nothing(
+    client: httpx.AsyncClient,
+    rows: RowFetcher,
+    services: Services,
+    change: dict[str, str | None],
+    reason: str,
+) -> None:
+    form = {key: value for key, value in {**GOOD, **change}.items() if value is not None}
+    response = await client.post("/ussd", data=form)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == f"{reason}\n"
+    assert await rows("subject") == []
+    assert await rows("exclusion") == []
+    assert await services.redis.dbsize() == 0
+
+
+async def test_json_body_is_rejected_not_guessed(client: httpx.AsyncClient) -> None:
+    response = await client.post("/ussd", json=GOOD)
+    assert response.status_code == 400
+    assert response.text == "missing field sessionId\n"
+
+
+async def test_failure_inside_a_session_apologises_in_its_language_and_logs_no_msisdn(
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    rows: RowFetcher,
+) -> None:
+    # A Redis nobody listens on: every step fails inside the session.
+    broken = open_services(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
+    app = create_app(settings, services=broken)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            with caplog.at_level(logging.ERROR):
+                english = await http.post("/ussd", data={**GOOD, "text": "2*1"})
+                swahili = await http.post("/ussd", data={**GOOD, "text": "1*1"})
+    finally:
+        await broken.close()
+    assert english.text == "END Sorry, something went wrong. Please try again later."
+    assert swahili.text == ("END Samahani, hitilafu imetokea. Tafadhali jaribu tena baadaye.")
+    assert "USSD session ATUid_0123456789abcdef failed" in caplog.text
+    assert "712345678" not in caplog.text
+    assert await rows("exclusion") == []
+
+
+async def test_end_of_session_notification_is_recorded_without_the_msisdn(
+    client: httpx.AsyncClient, rows: RowFetcher
+) -> None:
+    response = await client.post(
+        "/ussd/events",
+        data={
+            "sessionId": "ATUid_0123456789abcdef",
+            "serviceCode": "*384*7#",
+            "networkCode": "63902",
+            "phoneNumber": "+254712345678",
+            "status": "Incomplete",
+            "cost": "KES 0.0000",
+            "durationInMillis": "30125",
+            "hopsCount": "3",
+            "input": "2*1*2",
+            "lastAppResponse": "CON You will be blocked…",
+            "errorMessage": "",
+            "date": "2026-11-21 12:00:00",
+        },
+    )
+    assert response.status_code == 200
+    assert response.text == "OK"
+    [event] = await rows("ussd_session_event")
+    assert event["session_id"] == "ATUid_0123456789abcdef"
+    assert event["status"] == "Incomplete"
+    assert event["duration_ms"] == 30125
+    assert event["hops_count"] == 3
+    assert event["input"] == "2*1*2"
+    assert len(event["msisdn_bidx"]) == 64
+    assert "712345678" not in repr(event)
+
+
+@pytest.mark.parametrize(
+    ("form", "reason"),
+    [
+        ({"status": "Success"}, "missing field sessionId"),
+        (
+            {"sessionId": "s1", "durationInMillis": "soon"},
+            "field durationInMillis must be a whole number",
+        ),
+    ],
+)
+async def test_malformed_notification_is_400(
+    client: httpx.AsyncClient, rows: RowFetcher, form: dict[str, str], reason: str
+) -> None:
+    response = await client.post("/ussd/events", data=form)
+    assert response.status_code == 400
+    assert response.text == f"{reason}\n"
+    assert await rows("ussd_session_event") == []
+
+
+async def test_healthz_reports_database_and_redis(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+async def test_msisdn_spellings_are_one_subject(
+    phone: Callable[..., Phone], rows: RowFetcher
+) -> None:
+    await phone("0712345678").screen("2*1*1*1")
+    answer = await phone("254712345678").screen("2*2")
+    assert answer.startswith("END You are excluded from betting until")
+    assert len(await rows("subject")) == 1

@@ -1,0 +1,77 @@
+"""Every USSD screen fits one GSM-7 screen of 160 septets, in both languages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.i18n import LANGUAGES, Catalogues, septets
+from core.settings import Settings
+from ussd import screens
+
+LONGEST = Settings(helpline_name="X" * 24, helpline_number="0" * 14, regulator_contact="Y" * 28)
+END = datetime(2031, 12, 31, 21, 0, tzinfo=UTC)
+LATER = datetime(2032, 12, 31, 21, 0, tzinfo=UTC)
+REF = "WWWW-WWWW"
+
+
+def every_screen(lang: str) -> dict[str, str]:
+    """Each screen with the longest values settings and data allow, with and without errors."""
+    _ = Catalogues().gettext(lang)
+    shown: dict[str, str] = {}
+    for error in (False, True):
+        shown[f"language/{error}"] = screens.language(_, error=error)
+        shown[f"resume/{error}"] = screens.resume(_, error=error)
+        shown[f"main/{error}"] = screens.main(_, error=error)
+        shown[f"period/{error}"] = screens.period(_, error=error)
+        for new in (END, None):
+            for current in (END, None):
+                for extending in (False, True):
+                    shown[f"confirm/{error}/{new}/{current}/{extending}"] = screens.confirm(
+                        _,
+                        lang=lang,
+                        new_end=new if new is None else LATER,
+                        current_end=current,
+                        extending=extending,
+                        error=error,
+                    )
+    for ends in (END, None):
+        for extended in (False, True):
+            shown[f"excluded/{ends}/{extended}"] = screens.excluded(
+                _, lang=lang, ends_at=ends, reference=REF, extended=extended, settings=LONGEST
+            )
+        shown[f"already/{ends}"] = screens.already_excluded(
+            _, lang=lang, ends_at=ends, reference=REF
+        )
+        shown[f"status/{ends}"] = screens.status(_, lang=lang, ends_at=ends, reference=REF)
+    shown["status/none"] = screens.status(_, lang=lang, ends_at=None, reference=None)
+    shown["help"] = screens.help_(_, settings=LONGEST)
+    shown["invalid_phone"] = screens.invalid_phone(_)
+    shown["too_long"] = screens.too_long(_)
+    shown["apology"] = screens.apology(_)
+    return shown
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_screen_is_gsm7_and_at_most_160_septets(lang: str) -> None:
+    too_long = {}
+    for name, body in every_screen(lang).items():
+        length = septets(body)  # raises on any character outside GSM 03.38
+        if length > 160:
+            too_long[name] = length
+    assert too_long == {}
+
+
+def test_swahili_screens_are_translated() -> None:
+    english, swahili = every_screen("en"), every_screen("sw")
+    same = [name for name in english if english[name] == swahili[name]]
+    # Only the bilingual language screen reads the same in both.
+    assert same == ["language/False", "language/True"]
+
+
+def test_septets_count_extension_characters_twice() -> None:
+    assert septets("ng'ombe") == 7
+    assert septets("[1]") == 5
+    with pytest.raises(UnicodeEncodeError):
+        septets("ng’ombe")
