@@ -81,7 +81,9 @@ def create_worker(
         cron_jobs=[
             cron(
                 expire_exclusions,
-                name="expire_exclusions",
+                # A name of its own: sharing the function's name would replace the
+                # on-demand job's settings (kept result) with the cron's.
+                name="cron:expire_exclusions",
                 minute=set(range(0, 60, interval)),
                 second=0,
                 run_at_startup=True,

@@ -1,0 +1,57 @@
+"""The expiry job, run by a real ARQ worker in burst mode against the real Redis."""
+
+from __future__ import annotations
+
+from arq import create_pool
+
+from core import exclusions
+from core.jobs import QUEUE, create_worker, redis_settings
+from core.periods import Period
+from core.services import Services
+from core.settings import Settings
+from tests.conftest import Clock, RowFetcher
+
+
+async def test_worker_expires_due_exclusions_and_audits(
+    services: Services, settings: Settings, clock: Clock, rows: RowFetcher
+) -> None:
+    async with services.sessions() as db:
+        for n, period in enumerate((Period.SIX_MONTHS, Period.ONE_YEAR, Period.PERMANENT)):
+            await exclusions.self_exclude(
+                db,
+                keyring=services.keyring,
+                msisdn=f"+25471200000{n}",
+                period=period,
+                channel="ussd",
+                request_key=f"k{n}",
+                language="sw",
+                actor="citizen:test",
+                now=clock.now,
+            )
+        await db.commit()
+    clock.advance(days=366)  # past 6 months and 1 year, never past permanent
+
+    pool = await create_pool(redis_settings(settings), default_queue_name=QUEUE)
+    try:
+        job = await pool.enqueue_job("expire_exclusions", _job_id="expire-test")
+        assert job is not None
+        worker = create_worker(settings, services=services, burst=True, handle_signals=False)
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+        assert await job.result(timeout=5) == 2
+    finally:
+        await pool.aclose()
+
+    statuses = sorted(row["status"] for row in await rows("exclusion"))
+    assert statuses == ["active", "expired", "expired"]
+    expired = [e for e in await rows("audit_entry") if e["action"] == "exclusion.expired"]
+    assert len(expired) == 2
+    assert {entry["actor"] for entry in expired} == {"system:expiry"}
+    events = [e["type"] for e in await rows("exclusion_event")]
+    assert events.count("exclusion.expired") == 2
+
+    clock.advance(days=1)
+    async with services.sessions() as db:
+        assert await exclusions.expire_due(db, now=clock.now) == 0

@@ -1,0 +1,68 @@
+"""The menu state machine, replayed from the gateway's ``text`` alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.periods import Period
+from ussd.menu import Action, Screen, replay, split
+
+
+def at(text: str) -> tuple[str | None, Screen, Action | None, Period | None, bool]:
+    state = replay(split(text))
+    return state.lang, state.screen, state.action, state.period, state.error
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", (None, Screen.LANGUAGE, None, None, False)),
+        ("1", ("sw", Screen.MAIN, None, None, False)),
+        ("2*1", ("en", Screen.PERIOD, None, None, False)),
+        ("2*1*4", ("en", Screen.CONFIRM, None, None, False)),
+        ("2*1*4*1", ("en", Screen.CONFIRM, Action.EXCLUDE, Period.PERMANENT, False)),
+        ("1*1*1*1", ("sw", Screen.CONFIRM, Action.EXCLUDE, Period.SIX_MONTHS, False)),
+        ("1*2", ("sw", Screen.MAIN, Action.STATUS, None, False)),
+        ("2*3", ("en", Screen.MAIN, Action.HELP, None, False)),
+        ("2*1*2*0", ("en", Screen.PERIOD, None, None, False)),
+        ("2*1*2*0*3*1", ("en", Screen.CONFIRM, Action.EXCLUDE, Period.FIVE_YEARS, False)),
+        ("2*1*2*00", ("en", Screen.MAIN, None, None, False)),
+        ("2*0", (None, Screen.LANGUAGE, None, None, False)),
+        ("2*0*1", ("sw", Screen.MAIN, None, None, False)),
+        ("00", (None, Screen.LANGUAGE, None, None, False)),
+        ("0", (None, Screen.LANGUAGE, None, None, True)),
+        ("3", (None, Screen.LANGUAGE, None, None, True)),
+        ("2*", ("en", Screen.MAIN, None, None, True)),
+        ("2*1*2*2", ("en", Screen.CONFIRM, None, None, True)),
+        ("2*1*2*1*0*0", ("en", Screen.CONFIRM, Action.EXCLUDE, Period.ONE_YEAR, False)),
+        (" 2 * 1 ", ("en", Screen.PERIOD, None, None, False)),
+    ],
+)
+def test_replay(text: str, expected: tuple[object, ...]) -> None:
+    assert at(text) == expected
+
+
+def test_replay_is_a_pure_function_of_text() -> None:
+    assert replay(split("2*1*9*2")) == replay(split("2*1*9*2"))
+
+
+def test_path_drops_detours_and_errors() -> None:
+    state = replay(split("2*9*1*0*1*3"))
+    assert state.path == ("2", "1", "3")
+    assert state.resumable
+    assert not replay(split("2")).resumable
+
+
+def test_resume_offer_continues_or_starts_again() -> None:
+    dropped = ("2", "1", "3")
+    assert replay([], offer_resume=dropped, lang="en").screen is Screen.RESUME
+    resumed = replay(["1"], offer_resume=dropped, lang="en")
+    assert (resumed.lang, resumed.screen, resumed.stack[-1].period) == (
+        "en",
+        Screen.CONFIRM,
+        Period.FIVE_YEARS,
+    )
+    assert replay(["1", "1"], offer_resume=dropped, lang="en").action is Action.EXCLUDE
+    assert replay(["2"], offer_resume=dropped, lang="en").screen is Screen.LANGUAGE
+    wrong = replay(["00"], offer_resume=dropped, lang="en")
+    assert (wrong.screen, wrong.error) == (Screen.RESUME, True)
