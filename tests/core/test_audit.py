@@ -99,7 +99,8 @@ async def test_verify_names_the_first_broken_entry(
     report = await verify(services)
     assert not report.ok
     assert report.broken_id == broken
-    assert report.reason is not None and reason in report.reason
+    assert report.reason is not None
+    assert reason in report.reason
 
 
 def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -85,7 +85,8 @@ async def test_extend_only_to_a_later_end(services: Services, clock: Clock) -> N
     extended = await exclude(services, Period.ONE_YEAR, key="b")
     assert extended.extended
     assert extended.exclusion.id == created.exclusion.id
-    assert extended.ends_at is not None and created.ends_at is not None
+    assert extended.ends_at is not None
+    assert created.ends_at is not None
     assert extended.ends_at > created.ends_at
     with pytest.raises(AlreadyExcluded) as refused:
         await exclude(services, Period.SIX_MONTHS, key="c")

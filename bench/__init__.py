@@ -1,0 +1,1 @@
+"""Benchmarks: run with ``uv run python -m bench.ussd`` (see bench/README.md)."""
