@@ -71,42 +71,44 @@ class UssdSession:
         lang = state.lang or DEFAULT_LANGUAGE
         _ = self.services.catalogues.gettext(lang)
         if state.action is None:
-            body = await self.screen(state, lang, _)
-            if body is not None:
-                await self.store.remember(
-                    session_id=self.call.session_id, bidx=self.bidx, state=state
-                )
-                return _con(body)
-            response = await self.already(lang, _)
+            response = await self.screen(state, lang, _)
         else:
             response = await self.act(state, lang, _)
-        await self.store.finish(bidx=self.bidx)
+        if bytes(response.body).startswith(b"CON"):
+            await self.store.remember(session_id=self.call.session_id, bidx=self.bidx, state=state)
+        else:
+            await self.store.finish(bidx=self.bidx)
         return response
 
-    async def screen(self, state: State, lang: str, _: Gettext) -> str | None:
-        """Body of a ``CON`` screen; ``None`` when confirming is pointless (:meth:`already`)."""
+    async def screen(self, state: State, lang: str, _: Gettext) -> Response:
+        """A menu screen (``CON``); on the confirm screen, ``END`` if confirming is pointless."""
         if state.screen is Screen.RESUME:
-            return screens.resume(_, error=state.error)
+            return _con(screens.resume(_, error=state.error))
         if state.screen is Screen.LANGUAGE:
-            return screens.language(_, error=state.error)
+            return _con(screens.language(_, error=state.error))
         if state.screen is Screen.MAIN:
-            return screens.main(_, error=state.error)
+            return _con(screens.main(_, error=state.error))
         if state.screen is Screen.PERIOD:
-            return screens.period(_, error=state.error)
+            return _con(screens.period(_, error=state.error))
         period = state.stack[-1].period
         assert period is not None
-        now = self.services.clock()
         current = await self.in_force()
-        new_end = periods.ends_at(period, starts_at=now)
+        new_end = periods.ends_at(period, starts_at=self.services.clock())
         if current is not None and not exclusions.later(new_end, current.ends_at):
-            return None
-        return screens.confirm(
-            _,
-            lang=lang,
-            new_end=new_end,
-            current_end=current.ends_at if current else None,
-            extending=current is not None,
-            error=state.error,
+            return _end(
+                screens.already_excluded(
+                    _, lang=lang, ends_at=current.ends_at, reference=current.reference
+                )
+            )
+        return _con(
+            screens.confirm(
+                _,
+                lang=lang,
+                new_end=new_end,
+                current_end=current.ends_at if current else None,
+                extending=current is not None,
+                error=state.error,
+            )
         )
 
     async def in_force(self) -> Exclusion | None:
@@ -119,16 +121,6 @@ class UssdSession:
                 now=self.services.clock(),
             )
         return status.exclusion
-
-    async def already(self, lang: str, _: Gettext) -> Response:
-        """``END``: the chosen period would not lengthen the exclusion in force."""
-        current = await self.in_force()
-        assert current is not None
-        return _end(
-            screens.already_excluded(
-                _, lang=lang, ends_at=current.ends_at, reference=current.reference
-            )
-        )
 
     async def act(self, state: State, lang: str, _: Gettext) -> Response:
         """``END`` screen of a terminal action."""
