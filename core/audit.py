@@ -6,8 +6,9 @@ spaces, UTF-8) of ``occurred_at`` (UTC ISO 8601, microseconds), ``actor``,
 previous entry's hash (:data:`GENESIS` for the first). Editing, deleting or
 reordering any entry breaks the chain at that entry or the next one.
 
-Appends take a transaction-scoped advisory lock so the chain stays linear under
-concurrent writers; the lock is released when the caller's transaction ends.
+Entries are linked at commit time under a transaction-scoped advisory lock, so
+the chain stays linear under concurrent writers while the lock is held only for
+the end of each transaction.
 The database also refuses UPDATE and DELETE on the table (a trigger installed by
 the initial migration).
 """
@@ -21,7 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlalchemy.orm import SessionTransaction
+from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import AuditEntry
@@ -57,6 +59,9 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_PENDING = "nser.audit.pending"
+
+
 async def append(
     session: AsyncSession,
     *,
@@ -67,41 +72,57 @@ async def append(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
-) -> AuditEntry:
-    """Add one entry to the chain inside the caller's transaction and flush it.
+) -> None:
+    """Record one entry in the caller's transaction; it joins the chain when that commits.
 
     ``actor`` names who acted (``citizen:ussd``, ``system:expiry``, ``staff:<id>``),
     ``action`` what happened (``exclusion.created``), ``entity`` what it happened
     to (``exclusion:42``), ``subject`` the BST concerned. ``before``/``after`` must
     be JSON-safe and hold no personal data.
+
+    Entries wait in the session until :func:`chain_pending` runs just before
+    the commit (sessions from :func:`core.db.session_factory` do that), so the
+    chain's lock is held only for the last statements of the transaction; a
+    rollback discards them with everything else.
     """
-    await session.exec(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
-    last = await session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1))
-    prev_hash = last.first() or GENESIS
-    at = (occurred_at or datetime.now(UTC)).astimezone(UTC)
-    entry = AuditEntry(
-        occurred_at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        entity=entity,
-        before=before,
-        after=after,
-        prev_hash=prev_hash,
-        hash=entry_hash(
-            occurred_at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            entity=entity,
-            before=before,
-            after=after,
-            prev_hash=prev_hash,
-        ),
+    # Begin the transaction now, so that ending it without a commit fires the hook
+    # that discards these entries (a rollback with no transaction fires nothing).
+    await session.connection()
+    pending: list[dict[str, Any]] = session.sync_session.info.setdefault(_PENDING, [])
+    pending.append(
+        {
+            "occurred_at": (occurred_at or datetime.now(UTC)).astimezone(UTC),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "entity": entity,
+            "before": before,
+            "after": after,
+        }
     )
-    session.add(entry)
-    await session.flush()
-    return entry
+
+
+def chain_pending(session: Session) -> None:
+    """``before_commit`` hook: link the session's pending entries to the chain and flush them."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.exec(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+    last = session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1))
+    prev_hash = last.first() or GENESIS
+    for fields in pending:
+        entry = AuditEntry(
+            **fields, prev_hash=prev_hash, hash=entry_hash(**fields, prev_hash=prev_hash)
+        )
+        session.add(entry)
+        prev_hash = entry.hash
+    session.flush()
+
+
+def drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    """``after_transaction_end`` hook: a transaction that ended without commit keeps nothing."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,13 @@ they are turned into the asyncpg form here.
 
 from __future__ import annotations
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core import audit
 from core.errors import ConfigurationError
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -35,6 +38,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+class AuditedSession(Session):
+    """A session that chains its pending audit entries just before it commits."""
+
+
+event.listen(AuditedSession, "before_commit", audit.chain_pending)
+event.listen(AuditedSession, "after_transaction_end", audit.drop_pending)
+
+
 def session_factory(engine: AsyncEngine) -> SessionFactory:
-    """Sessions that keep loaded objects usable after commit (``expire_on_commit=False``)."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    """Audited sessions whose objects stay usable after commit (``expire_on_commit=False``)."""
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=AuditedSession, expire_on_commit=False
+    )

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit, periods, subjects
 from core.codes import new_reference
 from core.crypto import KeyRing
-from core.errors import AlreadyExcluded, ExclusionConflict
+from core.errors import AlreadyExcluded, ExclusionConflict, IntegrityFailure
 from core.models import Exclusion, ExclusionEvent, ExclusionStatus, Subject
 from core.periods import Period
 
@@ -198,28 +198,30 @@ async def _insert(
     now: datetime,
 ) -> Exclusion:
     assert subject.id is not None
-    for attempt in range(_REFERENCE_ATTEMPTS):
-        exclusion = Exclusion(
-            subject_id=subject.id,
-            period=period.value,
-            starts_at=now,
-            ends_at=periods.ends_at(period, starts_at=now),
-            reference=new_reference(),
-            channel=channel,
-            idempotency_key=request_key,
-            created_at=now,
-            updated_at=now,
+    for _attempt in range(_REFERENCE_ATTEMPTS):
+        # The only unique value not protected by the subject lock is the random reference:
+        # on a collision nothing is inserted and another reference is drawn.
+        inserted = await session.exec(
+            insert(Exclusion)
+            .values(
+                subject_id=subject.id,
+                period=period.value,
+                starts_at=now,
+                ends_at=periods.ends_at(period, starts_at=now),
+                status=ExclusionStatus.ACTIVE.value,
+                reference=new_reference(),
+                channel=channel,
+                idempotency_key=request_key,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["reference"])
+            .returning(Exclusion)
         )
-        try:
-            async with session.begin_nested():
-                session.add(exclusion)
-        except IntegrityError:
-            # The only unique value not protected by the subject lock is the random reference.
-            if attempt == _REFERENCE_ATTEMPTS - 1:
-                raise
-            continue
-        return exclusion
-    raise AssertionError("unreachable")
+        exclusion: Exclusion | None = inserted.scalars().first()
+        if exclusion is not None:
+            return exclusion
+    raise IntegrityFailure(f"no free reference after {_REFERENCE_ATTEMPTS} draws")
 
 
 async def self_exclude(
@@ -250,13 +252,11 @@ async def self_exclude(
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    earlier = await replay(session, request_key=request_key)
-    if earlier is not None:
-        return earlier
     subject = await subjects.register(
         session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now, lock=True
     )
-    earlier = await replay(session, request_key=request_key)  # a twin may have won the lock
+    # Under the subject lock: a twin request that won it has committed by now.
+    earlier = await replay(session, request_key=request_key)
     if earlier is not None:
         return earlier
     await subjects.set_language(session, subject=subject, language=language, actor=actor, now=now)

@@ -132,3 +132,34 @@ async def test_cli_audit_verify_passes_then_names_the_break(
         "audit chain BROKEN at entry 2: content does not match its hash "
         "(1 entries verified before it)\n"
     )
+
+
+async def test_entries_of_a_rolled_back_transaction_never_join_the_chain(
+    services: Services,
+) -> None:
+    async with services.sessions() as db:
+        await audit.append(db, actor="staff:test", action="test.lost", entity="thing:0")
+        await db.rollback()
+        await audit.append(db, actor="staff:test", action="test.kept", entity="thing:1")
+        await db.commit()
+    async with services.sessions() as db:
+        await audit.append(db, actor="staff:test", action="test.unfinished", entity="thing:2")
+        # leaving the block closes the session without a commit
+    async with services.engine.connect() as conn:
+        actions = (await conn.execute(text("SELECT action FROM audit_entry ORDER BY id"))).all()
+    assert [row.action for row in actions] == ["test.kept"]
+    assert (await verify(services)).ok
+
+
+async def test_one_transaction_chains_its_entries_in_order(services: Services) -> None:
+    async with services.sessions() as db:
+        for n in range(3):
+            await audit.append(db, actor="staff:test", action=f"test.{n}", entity="thing")
+        await db.commit()
+    async with services.engine.connect() as conn:
+        rows = (
+            await conn.execute(text("SELECT action, prev_hash, hash FROM audit_entry ORDER BY id"))
+        ).all()
+    assert [row.action for row in rows] == ["test.0", "test.1", "test.2"]
+    assert rows[1].prev_hash == rows[0].hash
+    assert rows[2].prev_hash == rows[1].hash
