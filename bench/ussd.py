@@ -94,7 +94,9 @@ async def one_session(
     session_id = f"ATUid_bench_{secrets.token_hex(8)}"
     for step, (name, text) in enumerate(zip(STEPS, TEXTS, strict=True)):
         if think and step:
-            await asyncio.sleep(think)
+            # Exponential think times (mean ``think``) keep the citizens out of lock-step,
+            # as real keypresses are; a constant pause would send every step as one burst.
+            await asyncio.sleep(random.expovariate(1 / think))
         form = {
             "sessionId": session_id,
             "serviceCode": "*384*7#",
@@ -135,6 +137,8 @@ async def run_round(
 
     async def citizen() -> None:
         nonlocal remaining
+        if think:
+            await asyncio.sleep(random.uniform(0, 5 * think))  # staggered dialling
         while remaining > 0:
             remaining -= 1
             await one_session(client, next(phones), think, result)
@@ -309,7 +313,7 @@ def main() -> int:
         type=float,
         default=0.0,
         metavar="MS",
-        help="think time between steps in ms (default 0)",
+        help="mean think time between steps in ms, exponentially distributed (default 0)",
     )
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
