@@ -29,6 +29,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.models import AuditEntry
 
 GENESIS = "0" * 64
+#: The fields an entry's hash covers, besides ``prev_hash``.
+CONTENT_FIELDS = ("occurred_at", "actor", "action", "subject", "entity", "before", "after")
 #: Key of the PostgreSQL advisory lock that serialises appends ("NSERAUDT").
 _LOCK_KEY = int.from_bytes(b"NSERAUDT", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -159,16 +161,8 @@ async def verify(session: AsyncSession, *, batch: int = 1000) -> ChainReport:
             assert entry.id is not None
             if entry.prev_hash != expected_prev:
                 return ChainReport(checked, entry.id, "does not link to the entry before it")
-            recomputed = entry_hash(
-                occurred_at=entry.occurred_at,
-                actor=entry.actor,
-                action=entry.action,
-                subject=entry.subject,
-                entity=entry.entity,
-                before=entry.before,
-                after=entry.after,
-                prev_hash=entry.prev_hash,
-            )
+            content = {name: getattr(entry, name) for name in CONTENT_FIELDS}
+            recomputed = entry_hash(**content, prev_hash=entry.prev_hash)
             if recomputed != entry.hash:
                 return ChainReport(checked, entry.id, "content does not match its hash")
             expected_prev = entry.hash
