@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.errors import ConfigurationError
 from core.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -86,7 +87,16 @@ async def append(
     the commit (sessions from :func:`core.db.session_factory` do that), so the
     chain's lock is held only for the last statements of the transaction; a
     rollback discards them with everything else.
+
+    Raises:
+        ConfigurationError: ``session`` would not chain its entries at commit (it
+            was not made by :func:`core.db.session_factory`); nothing is recorded.
     """
+    if not event.contains(type(session.sync_session), "before_commit", chain_pending):
+        # Without the hook the entries would wait forever and vanish at commit.
+        raise ConfigurationError(
+            "audit entries need a session from core.db.session_factory (it chains them at commit)"
+        )
     # Begin the transaction now, so that ending it without a commit fires the hook
     # that discards these entries (a rollback with no transaction fires nothing).
     await session.connection()

@@ -31,10 +31,28 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An asyncpg engine for ``url`` with a bounded pool (``pool_size`` + as many overflow)."""
+def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> AsyncEngine:
+    """An asyncpg engine for ``url`` with a bounded pool (``pool_size`` + as many overflow).
+
+    Every wait is bounded by ``timeout`` seconds: connecting (asyncpg ``timeout``),
+    checking a connection out of the pool (``pool_timeout``), and each statement,
+    both on the client (asyncpg ``command_timeout``, which also covers a frozen
+    server that never answers) and on the server (``statement_timeout``, which
+    also ends a lock wait). Statement parameters are left out of error messages
+    and logs (``hide_parameters``): they hold blind indexes and gateway input.
+    """
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=timeout,
+        hide_parameters=True,
+        connect_args={
+            "timeout": timeout,
+            "command_timeout": timeout,
+            "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+        },
     )
 
 

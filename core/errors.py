@@ -7,10 +7,7 @@ them to responses in one place each (a Starlette exception handler, a USSD
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from core.models import Exclusion
+from datetime import datetime
 
 
 class NSERError(Exception):
@@ -40,12 +37,27 @@ class ExclusionConflict(NSERError):
 class AlreadyExcluded(ExclusionConflict):
     """The subject already has an exclusion in force ending no earlier than the one asked for.
 
-    ``exclusion`` is that exclusion, so a channel can say until when and quote its reference.
+    Carries plain values, never the ORM row: the transaction that loaded it is
+    usually rolled back by the time a channel reads the error.
+
+    Attributes:
+        reference: the reference of the exclusion in force (``K7M3-Q9PA``).
+        ends_at: its UTC end, ``None`` when permanent.
     """
 
-    def __init__(self, exclusion: Exclusion) -> None:
-        super().__init__(f"already excluded (exclusion {exclusion.id})")
-        self.exclusion = exclusion
+    def __init__(self, *, reference: str, ends_at: datetime | None) -> None:
+        super().__init__(f"already excluded (reference {reference})")
+        self.reference = reference
+        self.ends_at = ends_at
+
+
+class RequestKeyConflict(NSERError):
+    """A channel request key (a USSD session id, an SMS message id) already belongs to someone else.
+
+    Raised when a replayed key was first used by another subject, e.g. a gateway
+    reusing a session id for another phone. Deliberately carries nothing about
+    that other subject: the channel answers with a neutral error.
+    """
 
 
 class IntegrityFailure(NSERError):

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, periods, subjects
 from core.codes import new_reference
 from core.crypto import KeyRing
-from core.errors import AlreadyExcluded, ExclusionConflict, IntegrityFailure
+from core.errors import AlreadyExcluded, ExclusionConflict, IntegrityFailure, RequestKeyConflict
 from core.models import Exclusion, ExclusionEvent, ExclusionStatus, Subject
 from core.periods import Period
 
@@ -247,7 +247,9 @@ async def self_exclude(
     Raises:
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
         AlreadyExcluded: an exclusion in force ends no earlier than ``period`` would
-            (its ``exclusion`` attribute holds it); nothing is changed.
+            (the error carries its reference and end); nothing is changed.
+        RequestKeyConflict: ``request_key`` was first used for another subject (a
+            gateway reusing a session id); nothing is changed and nothing disclosed.
         ValueError: unknown ``channel`` or ``language``.
     """
     if channel not in CHANNELS:
@@ -258,6 +260,8 @@ async def self_exclude(
     # Under the subject lock: a twin request that won it has committed by now.
     earlier = await replay(session, request_key=request_key)
     if earlier is not None:
+        if earlier.subject.id != subject.id:
+            raise RequestKeyConflict(f"request key already used ({channel})")
         return earlier
     await subjects.set_language(session, subject=subject, language=language, actor=actor, now=now)
     assert subject.id is not None
@@ -296,7 +300,7 @@ async def self_exclude(
                 now=now,
             )
         except ExclusionConflict as exc:  # the period asked for would not end later
-            raise AlreadyExcluded(current) from exc
+            raise AlreadyExcluded(reference=current.reference, ends_at=current.ends_at) from exc
         exclusion = current
     await session.flush()
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)

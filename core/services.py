@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.crypto import KeyRing
 from core.db import SessionFactory, create_engine, session_factory
 from core.errors import ConfigurationError
+from core.hints import Hints
 from core.i18n import Catalogues
 from core.keys import load_keyring
 from core.settings import Settings
@@ -28,13 +29,19 @@ def utc_now() -> datetime:
 
 @dataclass
 class Services:
-    """Settings, keys, database, Redis, catalogues and the clock, shared by handlers and jobs."""
+    """Settings, keys, database, Redis, catalogues and the clock, shared by handlers and jobs.
+
+    ``redis`` raises on failure (jobs, health checks); ``hints`` is the same
+    server seen as best-effort (:class:`core.hints.Hints`) for anything a citizen's
+    answer must not wait on.
+    """
 
     settings: Settings
     keyring: KeyRing
     engine: AsyncEngine
     sessions: SessionFactory
     redis: Redis
+    hints: Hints
     catalogues: Catalogues
     clock: Callable[[], datetime] = field(default=utc_now)
 
@@ -54,13 +61,21 @@ def open_services(
     """
     if settings.database_url is None or settings.redis_url is None:
         raise ConfigurationError("DATABASE_URL and REDIS_URL must be resolved before opening")
-    engine = create_engine(settings.database_url, pool_size=pool_size)
+    engine = create_engine(
+        settings.database_url, pool_size=pool_size, timeout=settings.database_timeout
+    )
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout,
+        socket_connect_timeout=settings.redis_timeout,
+    )
     return Services(
         settings=settings,
         keyring=load_keyring(settings),
         engine=engine,
         sessions=session_factory(engine),
-        redis=Redis.from_url(settings.redis_url),
+        redis=redis,
+        hints=Hints(redis),
         catalogues=Catalogues(),
         clock=clock,
     )

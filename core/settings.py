@@ -8,6 +8,7 @@ table.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,22 @@ from core.errors import ConfigurationError
 
 #: Marker carried by every development placeholder; production refuses any value containing it.
 PLACEHOLDER = "TEST"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _networks(text: str) -> tuple[Network, ...]:
+    """Parse comma-separated CIDRs (``196.201.214.0/24, 2001:db8::/32``).
+
+    Raises:
+        ValueError: an entry is not an IP network.
+    """
+    return tuple(ipaddress.ip_network(part, strict=False) for part in _split(text))
 
 
 class Settings(BaseSettings):
@@ -54,7 +71,7 @@ class Settings(BaseSettings):
         default="0800000000", max_length=14, validation_alias="NSER_HELPLINE_NUMBER"
     )
     regulator_contact: str = Field(
-        default=f"BCLB {PLACEHOLDER} 0700000000",
+        default=f"GRAK {PLACEHOLDER} 0700000000",
         max_length=28,
         validation_alias="NSER_REGULATOR_CONTACT",
     )
@@ -65,6 +82,52 @@ class Settings(BaseSettings):
         default=1, ge=1, le=60, validation_alias="NSER_EXPIRY_INTERVAL_MINUTES"
     )
     log_level: str = Field(default="INFO", validation_alias="NSER_LOG_LEVEL")
+    database_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        validation_alias="NSER_DATABASE_TIMEOUT",
+        description="Seconds: connect, pool checkout and statement timeout of every query.",
+    )
+    redis_timeout: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        validation_alias="NSER_REDIS_TIMEOUT",
+        description="Seconds: connect and command timeout of every Redis call.",
+    )
+    callback_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="NSER_CALLBACK_TOKEN",
+        description="Secret path segment of the gateway callbacks: POST /ussd/<token>.",
+    )
+    callback_allow: str = Field(
+        default="",
+        validation_alias="NSER_CALLBACK_ALLOW",
+        description="Comma-separated CIDRs the gateway calls from; empty = any source.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias="NSER_TRUSTED_PROXIES",
+        description="Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed.",
+    )
+    ussd_service_codes: str = Field(
+        default="",
+        validation_alias="NSER_USSD_SERVICE_CODES",
+        description="Comma-separated USSD service codes that are ours, e.g. '*384*7#'; empty = any.",
+    )
+
+    @model_validator(mode="after")
+    def _networks_parse(self) -> Settings:
+        for name, text in (
+            ("NSER_CALLBACK_ALLOW", self.callback_allow),
+            ("NSER_TRUSTED_PROXIES", self.trusted_proxies),
+        ):
+            try:
+                _networks(text)
+            except ValueError as exc:
+                raise ConfigurationError(f"{name}: {exc}") from exc
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
@@ -77,9 +140,12 @@ class Settings(BaseSettings):
                 ("REDIS_URL", self.redis_url),
                 ("NSER_ENCRYPTION_KEYS", self.encryption_keys),
                 ("NSER_INDEX_KEY", self.index_key),
+                ("NSER_USSD_SERVICE_CODES", self.ussd_service_codes or None),
             )
             if value is None
         ]
+        if self.callback_token is None and not self.callback_allow:
+            missing.append("NSER_CALLBACK_TOKEN or NSER_CALLBACK_ALLOW")
         placeholders = [
             name
             for name, value in (
@@ -102,6 +168,21 @@ class Settings(BaseSettings):
                 )
             )
         return self
+
+    @property
+    def callback_networks(self) -> tuple[Network, ...]:
+        """Where gateway callbacks may come from (empty = anywhere)."""
+        return _networks(self.callback_allow)
+
+    @property
+    def proxy_networks(self) -> tuple[Network, ...]:
+        """Reverse proxies whose ``X-Forwarded-For`` is believed (empty = none)."""
+        return _networks(self.trusted_proxies)
+
+    @property
+    def service_codes(self) -> frozenset[str]:
+        """Our USSD service codes (empty = accept any, development only)."""
+        return frozenset(_split(self.ussd_service_codes))
 
     @property
     def key_file(self) -> Path:

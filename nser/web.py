@@ -69,7 +69,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
             await own.close()
 
     app = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *ussd_routes()],
+        routes=[Route("/healthz", healthz, methods=["GET"]), *ussd_routes(settings)],
         exception_handlers={InvalidInput: invalid_input},
         lifespan=lifespan,
     )

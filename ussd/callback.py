@@ -14,34 +14,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.errors import InvalidInput
+from gateway.forms import MalformedCallback, field, matching, required, whole_number
 
 _SESSION_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _SERVICE_CODE = re.compile(r"[*#0-9]{2,32}")
 _NETWORK_CODE = re.compile(r"[0-9]{0,16}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TEXT = 1024
 
-
-class MalformedCallback(InvalidInput):
-    """A callback field is missing or not of the documented form (answered with 400)."""
-
-
-def _field(form: Mapping[str, object], name: str, *, required: bool = True) -> str | None:
-    value = form.get(name)
-    if value is None:
-        if required:
-            raise MalformedCallback(f"missing field {name}")
-        return None
-    if not isinstance(value, str):
-        raise MalformedCallback(f"field {name} must be text")
-    return value
-
-
-def _checked(value: str | None, name: str, pattern: re.Pattern[str]) -> str | None:
-    if value is not None and not pattern.fullmatch(value):
-        raise MalformedCallback(f"malformed field {name}")
-    return value
+__all__ = ["MAX_TEXT", "EndOfSession", "MalformedCallback", "SessionCallback"]
 
 
 @dataclass(frozen=True)
@@ -61,44 +41,25 @@ class SessionCallback:
         Raises:
             MalformedCallback: a field is missing, too long, or of the wrong form.
         """
-        session_id = _checked(_field(form, "sessionId"), "sessionId", _SESSION_ID)
-        service_code = _checked(_field(form, "serviceCode"), "serviceCode", _SERVICE_CODE)
-        phone = _field(form, "phoneNumber")
-        text = _field(form, "text")
-        network = _checked(
-            _field(form, "networkCode", required=False), "networkCode", _NETWORK_CODE
-        )
-        assert session_id is not None
-        assert service_code is not None
-        assert phone is not None
-        assert text is not None
-        if not phone.strip() or len(phone) > 32:
+        session_id = required(form, "sessionId", limit=128)
+        matching(session_id, "sessionId", _SESSION_ID)
+        service_code = required(form, "serviceCode", limit=32)
+        matching(service_code, "serviceCode", _SERVICE_CODE)
+        phone = required(form, "phoneNumber", limit=32)
+        text = required(form, "text", limit=MAX_TEXT)
+        network = matching(field(form, "networkCode", limit=16), "networkCode", _NETWORK_CODE)
+        if not phone.strip():
             raise MalformedCallback("malformed field phoneNumber")
-        if len(text) > MAX_TEXT or _CONTROL.search(text):
-            raise MalformedCallback("malformed field text")
         return cls(session_id, service_code, phone, network or None, text)
-
-
-def _int(form: Mapping[str, object], name: str) -> int | None:
-    value = _field(form, name, required=False)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise MalformedCallback(f"field {name} must be a whole number") from exc
-
-
-def _text(form: Mapping[str, object], name: str, limit: int) -> str | None:
-    value = _field(form, name, required=False)
-    if value is not None and len(value) > limit:
-        raise MalformedCallback(f"field {name} is longer than {limit} characters")
-    return value
 
 
 @dataclass(frozen=True)
 class EndOfSession:
-    """One end-of-session notification."""
+    """One end-of-session notification.
+
+    The citizen's typed ``input`` is deliberately not kept: it can hold a phone
+    or ID number typed into a menu. Only how many inputs there were is.
+    """
 
     session_id: str
     service_code: str | None
@@ -108,7 +69,6 @@ class EndOfSession:
     cost: str | None
     duration_ms: int | None
     hops_count: int | None
-    input: str | None
     error_message: str | None
     date: str | None
 
@@ -118,20 +78,21 @@ class EndOfSession:
 
         Raises:
             MalformedCallback: ``sessionId`` missing/malformed, a number field not a
-                whole number, or a text field too long.
+                whole number from 0 to 2**31-1, or a text field too long or holding
+                a control character.
         """
-        session_id = _checked(_field(form, "sessionId"), "sessionId", _SESSION_ID)
-        assert session_id is not None
+        session_id = required(form, "sessionId", limit=128)
+        matching(session_id, "sessionId", _SESSION_ID)
+        field(form, "input", limit=MAX_TEXT)  # validated like the rest, never stored
         return cls(
             session_id=session_id,
-            service_code=_text(form, "serviceCode", 32),
-            network_code=_text(form, "networkCode", 16),
-            phone_number=_text(form, "phoneNumber", 32),
-            status=_text(form, "status", 32),
-            cost=_text(form, "cost", 32),
-            duration_ms=_int(form, "durationInMillis"),
-            hops_count=_int(form, "hopsCount"),
-            input=_text(form, "input", MAX_TEXT),
-            error_message=_text(form, "errorMessage", 512),
-            date=_text(form, "date", 64),
+            service_code=field(form, "serviceCode", limit=32),
+            network_code=field(form, "networkCode", limit=16),
+            phone_number=field(form, "phoneNumber", limit=32),
+            status=field(form, "status", limit=32),
+            cost=field(form, "cost", limit=32),
+            duration_ms=whole_number(form, "durationInMillis"),
+            hops_count=whole_number(form, "hopsCount"),
+            error_message=field(form, "errorMessage", limit=512),
+            date=field(form, "date", limit=64),
         )

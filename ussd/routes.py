@@ -1,44 +1,69 @@
 """``POST /ussd`` and ``POST /ussd/events``: the Africa's Talking USSD endpoints.
 
 A session request is answered as ``text/plain`` ``CON <screen>`` (continue) or
-``END <screen>`` (finish), well inside the gateway's 10-15 s limit: menu
-screens touch only Redis; the confirm, status and exclude steps make one short
-database transaction. The request is a replay of ``text`` (:mod:`ussd.menu`);
-the exclusion is keyed on ``ussd:<sessionId>``, so a repeated POST answers the
-same and never excludes twice.
+``END <screen>`` (finish). The request is a replay of ``text`` (:mod:`ussd.menu`);
+the exclusion is keyed on ``ussd:<sessionId>`` and bound to the caller, so a
+repeated POST answers the same and never excludes twice, and a session id
+reused by another phone neither sees nor triggers the first caller's result.
+
+Every answer comes within :data:`ANSWER_SECONDS` whatever the stores do (the
+gateway gives up after 10-15 s): Redis holds only resume hints and is skipped
+when down, every database wait is bounded (:func:`core.db.create_engine`), and
+past the budget the citizen gets a polite ``END`` in the session's language.
+
+With ``NSER_CALLBACK_TOKEN`` set the gateway calls ``/ussd/<token>`` and
+``/ussd/<token>/events``; see :mod:`gateway.guard` for every check.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from core import exclusions, periods, subjects
-from core.errors import AlreadyExcluded, InvalidMsisdn
+from core.errors import AlreadyExcluded, InvalidMsisdn, RequestKeyConflict
 from core.i18n import DEFAULT_LANGUAGE, Gettext
 from core.identity import normalise_msisdn
 from core.models import Exclusion, UssdSessionEvent
 from core.services import Services
+from core.settings import Settings
+from gateway.guard import CallbackGuard
 from ussd import screens
 from ussd.callback import EndOfSession, SessionCallback
 from ussd.menu import LANGUAGE_CHOICES, Action, Screen, State, replay, split
-from ussd.sessions import ResumeStore
+from ussd.resume import ResumeStore
 
 log = logging.getLogger(__name__)
 
 MAX_INPUTS = 64
 ACTOR = "citizen:ussd"
+#: Seconds within which every session request is answered, failure or not.
+ANSWER_SECONDS = 4.5
 
 
-def _con(body: str) -> Response:
-    return PlainTextResponse(f"CON {body}")
+@dataclass(frozen=True)
+class Reply:
+    """One answer to the gateway: ``final`` ends the session (``END``), else ``CON``."""
+
+    text: str
+    final: bool
+
+    def render(self) -> str:
+        """The response body: ``CON <text>`` or ``END <text>``."""
+        return f"{'END' if self.final else 'CON'} {self.text}"
 
 
-def _end(body: str) -> Response:
-    return PlainTextResponse(f"END {body}")
+def _con(body: str) -> Reply:
+    return Reply(body, final=False)
+
+
+def _end(body: str) -> Reply:
+    return Reply(body, final=True)
 
 
 def _guess_language(tokens: list[str]) -> str:
@@ -55,11 +80,15 @@ class UssdSession:
         self.msisdn = msisdn
         self.bidx = services.keyring.blind_index(msisdn, field=subjects.MSISDN_FIELD)
         self.store = ResumeStore(
-            services.redis, resume_seconds=services.settings.ussd_resume_seconds
+            services.hints, resume_seconds=services.settings.ussd_resume_seconds
         )
 
-    async def answer(self, tokens: list[str]) -> Response:
-        """The ``CON``/``END`` response for the session's inputs so far."""
+    async def answer(self, tokens: list[str]) -> Reply:
+        """The reply for the session's inputs so far.
+
+        Raises:
+            RequestKeyConflict: this session id was first used by another caller.
+        """
         offer = await self.store.offer_for(
             session_id=self.call.session_id, bidx=self.bidx, first_request=not tokens
         )
@@ -71,17 +100,17 @@ class UssdSession:
         lang = state.lang or DEFAULT_LANGUAGE
         _ = self.services.catalogues.gettext(lang)
         if state.action is None:
-            response = await self.screen(state, lang, _)
+            reply = await self.screen(state, lang, _)
         else:
-            response = await self.act(state, lang, _)
-        if bytes(response.body).startswith(b"CON"):
-            await self.store.remember(session_id=self.call.session_id, bidx=self.bidx, state=state)
-        else:
+            reply = await self.act(state, lang, _)
+        if reply.final:
             await self.store.finish(bidx=self.bidx)
-        return response
+        else:
+            await self.store.remember(session_id=self.call.session_id, bidx=self.bidx, state=state)
+        return reply
 
-    async def screen(self, state: State, lang: str, _: Gettext) -> Response:
-        """A menu screen (``CON``); on the confirm screen, ``END`` if confirming is pointless."""
+    async def screen(self, state: State, lang: str, _: Gettext) -> Reply:
+        """A menu screen; on the confirm screen, ``END`` if confirming is pointless."""
         if state.screen is Screen.RESUME:
             return _con(screens.resume(_, error=state.error))
         if state.screen is Screen.LANGUAGE:
@@ -122,8 +151,12 @@ class UssdSession:
             )
         return status.exclusion
 
-    async def act(self, state: State, lang: str, _: Gettext) -> Response:
-        """``END`` screen of a terminal action."""
+    async def act(self, state: State, lang: str, _: Gettext) -> Reply:
+        """``END`` screen of a terminal action.
+
+        Raises:
+            RequestKeyConflict: see :meth:`answer`.
+        """
         if state.action is Action.HELP:
             return _end(screens.help_(_, settings=self.services.settings))
         if state.action is Action.STATUS:
@@ -137,8 +170,8 @@ class UssdSession:
                 )
             )
         assert state.period is not None
-        async with self.services.sessions() as db:
-            try:
+        try:
+            async with self.services.sessions() as db:
                 outcome = await exclusions.self_exclude(
                     db,
                     keyring=self.services.keyring,
@@ -150,17 +183,11 @@ class UssdSession:
                     actor=ACTOR,
                     now=self.services.clock(),
                 )
-            except AlreadyExcluded as exc:
-                await db.rollback()
-                return _end(
-                    screens.already_excluded(
-                        _,
-                        lang=lang,
-                        ends_at=exc.exclusion.ends_at,
-                        reference=exc.exclusion.reference,
-                    )
-                )
-            await db.commit()
+                await db.commit()
+        except AlreadyExcluded as exc:
+            return _end(
+                screens.already_excluded(_, lang=lang, ends_at=exc.ends_at, reference=exc.reference)
+            )
         return _end(
             screens.excluded(
                 _,
@@ -173,68 +200,94 @@ class UssdSession:
         )
 
 
-async def session_callback(request: Request) -> Response:
-    """``POST /ussd``: one step of a USSD session (fields per Africa's Talking).
-
-    Raises:
-        MalformedCallback: answered 400 by the app's exception handler.
-    """
-    services: Services = request.app.state.services
-    call = SessionCallback.parse(await request.form())
+async def _respond(services: Services, call: SessionCallback) -> Reply:
+    """The reply to a well-formed callback; every failure becomes a polite ``END``."""
     tokens = split(call.text)
     _ = services.catalogues.gettext(_guess_language(tokens))
     if len(tokens) > MAX_INPUTS:
-        return _end(screens.too_long(_))
+        return _end(screens.session_ended(_))
     try:
         msisdn = normalise_msisdn(call.phone_number)
     except InvalidMsisdn:
         return _end(screens.invalid_phone(_))
     try:
-        return await UssdSession(services, call, msisdn).answer(tokens)
+        async with asyncio.timeout(ANSWER_SECONDS):
+            return await UssdSession(services, call, msisdn).answer(tokens)
+    except RequestKeyConflict:
+        log.warning("USSD session %s: session id reused by another caller", call.session_id)
+        return _end(screens.session_ended(_))
+    except TimeoutError:
+        log.error("USSD session %s: no answer within %.1f s", call.session_id, ANSWER_SECONDS)
+        return _end(screens.apology(_))
     except Exception:
         # Logged with the session id only: the traceback holds no MSISDN (only blind indexes).
         log.exception("USSD session %s failed", call.session_id)
         return _end(screens.apology(_))
 
 
-async def end_of_session(request: Request) -> Response:
-    """``POST /ussd/events``: record the gateway's end-of-session notification.
+def routes(settings: Settings) -> list[Route]:
+    """The USSD channel's routes, behind the callback guard built from ``settings``."""
+    guard = CallbackGuard.from_settings(settings, channel="ussd")
 
-    Raises:
-        MalformedCallback: answered 400 by the app's exception handler.
-    """
-    services: Services = request.app.state.services
-    note = EndOfSession.parse(await request.form())
-    bidx = None
-    if note.phone_number:
-        try:
-            bidx = subjects.msisdn_index(services.keyring, note.phone_number)
-        except InvalidMsisdn:
-            bidx = None
-    async with services.sessions() as db:
-        db.add(
-            UssdSessionEvent(
-                session_id=note.session_id,
-                service_code=note.service_code,
-                network_code=note.network_code,
-                msisdn_bidx=bidx,
-                status=note.status,
-                cost=note.cost,
-                duration_ms=note.duration_ms,
-                hops_count=note.hops_count,
-                input=note.input,
-                error_message=note.error_message,
-                gateway_date=note.date,
-                received_at=services.clock(),
+    def forbidden() -> Response:
+        return PlainTextResponse("forbidden\n", status_code=403)
+
+    async def session_callback(request: Request) -> Response:
+        """``POST /ussd[/<token>]``: one step of a USSD session (fields per Africa's Talking).
+
+        Raises:
+            MalformedCallback: answered 400 by the app's exception handler.
+        """
+        token = request.path_params.get("token")
+        if guard.refusal(request, path_token=token) is not None:
+            return forbidden()
+        call = SessionCallback.parse(await request.form())
+        if guard.refusal(request, path_token=token, service_code=call.service_code) is not None:
+            return forbidden()
+        services: Services = request.app.state.services
+        return PlainTextResponse((await _respond(services, call)).render())
+
+    async def end_of_session(request: Request) -> Response:
+        """``POST /ussd[/<token>]/events``: record the gateway's end-of-session notification.
+
+        Raises:
+            MalformedCallback: answered 400 by the app's exception handler.
+        """
+        token = request.path_params.get("token")
+        if guard.refusal(request, path_token=token) is not None:
+            return forbidden()
+        note = EndOfSession.parse(await request.form())
+        if guard.refusal(request, path_token=token, service_code=note.service_code) is not None:
+            return forbidden()
+        services: Services = request.app.state.services
+        bidx = None
+        if note.phone_number:
+            try:
+                bidx = subjects.msisdn_index(services.keyring, note.phone_number)
+            except InvalidMsisdn:
+                bidx = None
+        async with services.sessions() as db:
+            db.add(
+                UssdSessionEvent(
+                    session_id=note.session_id,
+                    service_code=note.service_code,
+                    network_code=note.network_code,
+                    msisdn_bidx=bidx,
+                    status=note.status,
+                    cost=note.cost,
+                    duration_ms=note.duration_ms,
+                    hops_count=note.hops_count,
+                    error_message=note.error_message,
+                    gateway_date=note.date,
+                    received_at=services.clock(),
+                )
             )
-        )
-        await db.commit()
-    return PlainTextResponse("OK")
+            await db.commit()
+        return PlainTextResponse("OK")
 
-
-def routes() -> list[Route]:
-    """The USSD channel's routes, mounted by the web app."""
     return [
         Route("/ussd", session_callback, methods=["POST"]),
         Route("/ussd/events", end_of_session, methods=["POST"]),
+        Route("/ussd/{token}", session_callback, methods=["POST"]),
+        Route("/ussd/{token}/events", end_of_session, methods=["POST"]),
     ]

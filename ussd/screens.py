@@ -68,14 +68,14 @@ def confirm(
 ) -> str:
     """Confirm a new exclusion or an extension, saying plainly it cannot be undone."""
     if extending:
-        head = _("You are excluded {current}. Extend it to last {new}?").format(
+        head = _("You are excluded {current}. Stay excluded {new}?").format(
             current=until(current_end, lang, _), new=until(new_end, lang, _)
         )
     else:
         head = _("You will be blocked from all licensed betting {until}.").format(
             until=until(new_end, lang, _)
         )
-    body = SEP.join((head + " " + _("This cannot be undone."), _("1. Confirm"), _("0. Back")))
+    body = SEP.join((head + " " + _("You cannot cancel this later."), _("1. Confirm"), _("0. Back")))
     return _with_error(body, error, _)
 
 
@@ -96,7 +96,7 @@ def excluded(
     return SEP.join(
         (
             head.format(until=until(ends_at, lang, _)),
-            _("Ref: {reference}").format(reference=reference),
+            _("Reference: {reference}").format(reference=reference),
             _("Helpline: {helpline}").format(helpline=helpline(settings)),
         )
     )
@@ -107,7 +107,7 @@ def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, referen
     return SEP.join(
         (
             _("You are already excluded {until}.").format(until=until(ends_at, lang, _)),
-            _("Ref: {reference}").format(reference=reference),
+            _("Reference: {reference}").format(reference=reference),
             _("An exclusion can only be made longer, never shorter."),
         )
     )
@@ -116,11 +116,11 @@ def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, referen
 def status(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str | None) -> str:
     """My status: excluded until when (with the reference), or not excluded."""
     if reference is None:
-        return _("You are not self-excluded. To stop betting, dial again and choose 1.")
+        return _("You are not self-excluded. To stop betting, dial again, choose 2 (English), then 1.")
     return SEP.join(
         (
             _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),
-            _("Ref: {reference}").format(reference=reference),
+            _("Reference: {reference}").format(reference=reference),
         )
     )
 
@@ -129,7 +129,7 @@ def help_(_: Gettext, *, settings: Settings) -> str:
     """What NSER is, the helpline and the regulator's contact."""
     return SEP.join(
         (
-            _("NSER blocks you from all licensed betting in Kenya."),
+            _("NSER helps you block yourself from all licensed betting in Kenya."),
             _("Helpline: {helpline}").format(helpline=helpline(settings)),
             _("Regulator: {contact}").format(contact=settings.regulator_contact),
         )
@@ -137,13 +137,19 @@ def help_(_: Gettext, *, settings: Settings) -> str:
 
 
 def invalid_phone(_: Gettext) -> str:
-    """The gateway sent a number that is not a valid mobile MSISDN."""
-    return _("Sorry, this service needs a valid mobile number. Please dial from your phone.")
+    """The gateway sent a number that is not a valid mobile MSISDN (bilingual: no language yet)."""
+    return _(
+        "Samahani, huduma hii inahitaji nambari sahihi ya simu.\n"
+        "Sorry, this service needs a valid mobile number."
+    )
 
 
-def too_long(_: Gettext) -> str:
-    """The session history is longer than any real session could be."""
-    return _("This session is too long. Please dial again.")
+def session_ended(_: Gettext) -> str:
+    """The session cannot go on: too long a history, or a session id that is not this caller's.
+
+    Neutral on purpose: it says nothing about anyone else's session.
+    """
+    return _("Sorry, this session has ended. Please dial again.")
 
 
 def apology(_: Gettext) -> str:

@@ -15,8 +15,9 @@ class UssdSessionEvent(SQLModel, table=True):
 
     Fields mirror the documented notification (``sessionId``, ``serviceCode``,
     ``networkCode``, ``status``, ``cost``, ``durationInMillis``, ``hopsCount``,
-    ``input``, ``errorMessage``, ``date``); the phone number is kept only as its
-    blind index.
+    ``errorMessage``, ``date``); the phone number is kept only as its blind
+    index, and the citizen's typed ``input`` is not kept at all (it can hold a
+    phone or ID number typed into a menu).
     """
 
     __tablename__ = "ussd_session_event"
@@ -30,7 +31,6 @@ class UssdSessionEvent(SQLModel, table=True):
     cost: str | None = Field(default=None, max_length=32)
     duration_ms: int | None = Field(default=None)
     hops_count: int | None = Field(default=None)
-    input: str | None = Field(default=None, max_length=1024)
     error_message: str | None = Field(default=None, max_length=512)
     gateway_date: str | None = Field(default=None, max_length=64)
     received_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())

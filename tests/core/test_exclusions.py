@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from core import exclusions
-from core.errors import AlreadyExcluded, ExclusionConflict, InvalidMsisdn
+from core.errors import AlreadyExcluded, ExclusionConflict, InvalidMsisdn, RequestKeyConflict
 from core.exclusions import Outcome
 from core.models import ExclusionStatus
 from core.periods import Period
@@ -56,6 +56,17 @@ async def test_create_then_replay_changes_nothing(services: Services, rows: RowF
     assert len(await rows("audit_entry")) == 2
 
 
+async def test_a_request_key_used_by_another_person_is_refused_and_discloses_nothing(
+    services: Services, rows: RowFetcher
+) -> None:
+    first = await exclude(services, Period.ONE_YEAR, key="ussd:shared")
+    with pytest.raises(RequestKeyConflict) as refused:
+        await exclude(services, Period.PERMANENT, key="ussd:shared", msisdn="+254722000202")
+    assert first.exclusion.reference not in str(refused.value)
+    assert len(await rows("subject")) == 1
+    assert len(await rows("exclusion")) == 1
+
+
 async def test_concurrent_twins_make_one_exclusion(services: Services, rows: RowFetcher) -> None:
     outcomes = await asyncio.gather(*(exclude(services, key="ussd:twin") for _ in range(5)))
     assert len({outcome.exclusion.id for outcome in outcomes}) == 1
@@ -90,7 +101,8 @@ async def test_extend_only_to_a_later_end(services: Services, clock: Clock) -> N
     assert extended.ends_at > created.ends_at
     with pytest.raises(AlreadyExcluded) as refused:
         await exclude(services, Period.SIX_MONTHS, key="c")
-    assert refused.value.exclusion.id == created.exclusion.id
+    assert refused.value.reference == created.exclusion.reference
+    assert refused.value.ends_at == extended.ends_at
     permanent = await exclude(services, Period.PERMANENT, key="d")
     assert permanent.ends_at is None
     with pytest.raises(AlreadyExcluded):

@@ -71,7 +71,7 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(tmp_path:
             assert code == 0
             assert shown[0] == "Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English"
             assert shown[-1].startswith("Done. You are excluded from betting until ")
-            assert "\nRef: " in shown[-1]
+            assert "\nReference: " in shown[-1]
         finally:
             server.send_signal(signal.SIGTERM)
             assert server.wait(timeout=60) == 0

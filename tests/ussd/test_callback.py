@@ -11,7 +11,7 @@ import pytest
 from core.services import Services, open_services
 from core.settings import Settings
 from nser.web import create_app
-from tests.conftest import Phone, RowFetcher
+from tests.conftest import Clock, Phone, RowFetcher
 
 GOOD = {
     "sessionId": "ATUid_0123456789abcdef",
@@ -34,8 +34,10 @@ GOOD = {
         ({"serviceCode": "384; DROP"}, "malformed field serviceCode"),
         ({"networkCode": "net"}, "malformed field networkCode"),
         ({"phoneNumber": "  "}, "malformed field phoneNumber"),
-        ({"text": "2*1\n*2"}, "malformed field text"),
-        ({"text": "1" * 1025}, "malformed field text"),
+        ({"text": "2*1\n*2"}, "field text holds a control character"),
+        ({"text": "1" * 1025}, "field text is longer than 1024 characters"),
+        ({"phoneNumber": "+254712345678\x00"}, "field phoneNumber holds a control character"),
+        ({"sessionId": "A\x00"}, "field sessionId holds a control character"),
     ],
 )
 async def test_malformed_callback_is_400_with_reason_and_stores_nothing(
@@ -61,27 +63,47 @@ async def test_json_body_is_rejected_not_guessed(client: httpx.AsyncClient) -> N
     assert response.text == "missing field sessionId\n"
 
 
-async def test_failure_inside_a_session_apologises_in_its_language_and_logs_no_msisdn(
-    settings: Settings,
-    caplog: pytest.LogCaptureFixture,
-    rows: RowFetcher,
+async def test_with_redis_unreachable_menus_status_and_exclusion_still_work(
+    settings: Settings, rows: RowFetcher, clock: Clock
 ) -> None:
-    # A Redis nobody listens on: every step fails inside the session.
-    broken = open_services(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
+    # Nobody listens on port 1: every Redis call fails at once. Redis holds only hints.
+    unreachable = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    broken = open_services(unreachable, clock=clock)
+    app = create_app(settings, services=broken)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            period = await http.post("/ussd", data={**GOOD, "text": "2*1"})
+            done = await http.post("/ussd", data={**GOOD, "text": "2*1*2*1"})
+            status = await http.post("/ussd", data={**GOOD, "sessionId": "S2", "text": "2*2"})
+    finally:
+        await broken.close()
+    assert period.text.startswith("CON Stop betting for how long?")
+    assert done.text.startswith("END Done. You are excluded from betting until 21/11/2027.")
+    assert status.text.startswith("END You are excluded from betting until 21/11/2027.")
+    assert len(await rows("exclusion")) == 1
+
+
+async def test_with_the_database_unreachable_menus_work_and_the_rest_apologises(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    unreachable = "postgresql://postgres@127.0.0.1:1/nowhere"
+    broken = open_services(settings.model_copy(update={"database_url": unreachable}))
     app = create_app(settings, services=broken)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             with caplog.at_level(logging.ERROR):
-                english = await http.post("/ussd", data={**GOOD, "text": "2*1"})
-                swahili = await http.post("/ussd", data={**GOOD, "text": "1*1"})
+                menu = await http.post("/ussd", data={**GOOD, "text": "2*1"})
+                english = await http.post("/ussd", data={**GOOD, "text": "2*2"})
+                swahili = await http.post("/ussd", data={**GOOD, "text": "1*1*2*1"})
     finally:
         await broken.close()
+    assert menu.text.startswith("CON Stop betting for how long?")
     assert english.text == "END Sorry, something went wrong. Please try again later."
     assert swahili.text == ("END Samahani, hitilafu imetokea. Tafadhali jaribu tena baadaye.")
     assert "USSD session ATUid_0123456789abcdef failed" in caplog.text
     assert "712345678" not in caplog.text
-    assert await rows("exclusion") == []
 
 
 async def test_end_of_session_notification_is_recorded_without_the_msisdn(
@@ -111,7 +133,7 @@ async def test_end_of_session_notification_is_recorded_without_the_msisdn(
     assert event["status"] == "Incomplete"
     assert event["duration_ms"] == 30125
     assert event["hops_count"] == 3
-    assert event["input"] == "2*1*2"
+    assert "input" not in event  # what the citizen typed may be a phone or ID number
     assert len(event["msisdn_bidx"]) == 64
     assert "712345678" not in repr(event)
 
@@ -124,6 +146,14 @@ async def test_end_of_session_notification_is_recorded_without_the_msisdn(
             {"sessionId": "s1", "durationInMillis": "soon"},
             "field durationInMillis must be a whole number",
         ),
+        ({"sessionId": "s1", "durationInMillis": "3000000000"}, "field durationInMillis is out of range"),
+        ({"sessionId": "s1", "hopsCount": "99999999999"}, "field hopsCount is out of range"),
+        ({"sessionId": "s1", "hopsCount": "-1"}, "field hopsCount must be a whole number"),
+        ({"sessionId": "s1", "hopsCount": "\u0663"}, "field hopsCount must be a whole number"),
+        ({"sessionId": "s1", "status": "Incomplete\x00"}, "field status holds a control character"),
+        ({"sessionId": "s1", "input": "2*\x001"}, "field input holds a control character"),
+        ({"sessionId": "s1", "errorMessage": "e" * 513}, "field errorMessage is longer than 512 characters"),
+        ({"sessionId": "s\x00"}, "field sessionId holds a control character"),
     ],
 )
 async def test_malformed_notification_is_400(

@@ -48,7 +48,7 @@ def every_screen(lang: str) -> dict[str, str]:
     shown["status/none"] = screens.status(_, lang=lang, ends_at=None, reference=None)
     shown["help"] = screens.help_(_, settings=LONGEST)
     shown["invalid_phone"] = screens.invalid_phone(_)
-    shown["too_long"] = screens.too_long(_)
+    shown["session_ended"] = screens.session_ended(_)
     shown["apology"] = screens.apology(_)
     return shown
 
@@ -66,8 +66,8 @@ def test_every_screen_is_gsm7_and_at_most_160_septets(lang: str) -> None:
 def test_swahili_screens_are_translated() -> None:
     english, swahili = every_screen("en"), every_screen("sw")
     same = [name for name in english if english[name] == swahili[name]]
-    # Only the bilingual language screen reads the same in both.
-    assert same == ["language/False", "language/True"]
+    # Only the bilingual screens (shown before a language is chosen) read the same in both.
+    assert same == ["language/False", "language/True", "invalid_phone"]
 
 
 def test_septets_count_extension_characters_twice() -> None:

@@ -28,30 +28,30 @@ ENGLISH = [
     (
         "2*1*2",
         "CON You will be blocked from all licensed betting until 21/11/2027. "
-        "This cannot be undone.\n1. Confirm\n0. Back",
+        "You cannot cancel this later.\n1. Confirm\n0. Back",
     ),
 ]
 ENGLISH_END = (
     r"END Done\. You are excluded from betting until 21/11/2027\.\n"
-    rf"Ref: ({REF})\nHelpline: TEST Helpline 0800000000"
+    rf"Reference: ({REF})\nHelpline: TEST Helpline 0800000000"
 )
 
 SWAHILI = [
     ("", "CON Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English"),
     (
         "1",
-        "CON Rejista ya Kitaifa ya Kujizuia Kamari\n1. Jizuie kubeti\n2. Hali yangu\n"
+        "CON Rejista ya Kitaifa ya Kujizuia Kucheza Kamari\n1. Jizuie kubeti\n2. Hali yangu\n"
         "3. Msaada\n0. Lugha",
     ),
     (
         "1*1",
-        "CON Jizuie kubeti kwa muda gani?\n1. Miezi 6\n2. Mwaka 1\n3. Miaka 5\n4. Kudumu\n"
+        "CON Jizuie kubeti kwa muda gani?\n1. Miezi 6\n2. Mwaka 1\n3. Miaka 5\n4. Kwa kudumu\n"
         "0. Rudi 00. Menyu kuu",
     ),
     (
         "1*1*2",
         "CON Utazuiwa kubeti kwenye kampuni zote zenye leseni hadi 21/11/2027. "
-        "Hatua hii haiwezi kubatilishwa.\n1. Thibitisha\n0. Rudi",
+        "Hutaweza kughairi baadaye.\n1. Thibitisha\n0. Rudi",
     ),
 ]
 SWAHILI_END = (
@@ -126,10 +126,10 @@ async def test_permanent_exclusion_says_permanently(
     handset = phone()
     assert await handset.screen("2*1*4") == (
         "CON You will be blocked from all licensed betting permanently. "
-        "This cannot be undone.\n1. Confirm\n0. Back"
+        "You cannot cancel this later.\n1. Confirm\n0. Back"
     )
     assert (await handset.screen("2*1*4*1")).startswith(
-        "END Done. You are excluded from betting permanently.\nRef: "
+        "END Done. You are excluded from betting permanently.\nReference: "
     )
     [exclusion] = await rows("exclusion")
     assert exclusion["ends_at"] is None
@@ -144,7 +144,7 @@ async def test_invalid_choice_shows_the_same_menu_with_an_error(
         "Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English"
     )
     assert await handset.screen("1*9") == (
-        "CON Chaguo si sahihi.\nRejista ya Kitaifa ya Kujizuia Kamari\n1. Jizuie kubeti\n"
+        "CON Chaguo si sahihi.\nRejista ya Kitaifa ya Kujizuia Kucheza Kamari\n1. Jizuie kubeti\n"
         "2. Hali yangu\n3. Msaada\n0. Lugha"
     )
     assert (await handset.screen("2*1*abc")).startswith(
@@ -164,16 +164,16 @@ async def test_back_and_home_navigate(phone: Callable[..., Phone]) -> None:
 
 async def test_status_before_and_after_excluding(phone: Callable[..., Phone]) -> None:
     assert await phone().screen("2*2") == (
-        "END You are not self-excluded. To stop betting, dial again and choose 1."
+        "END You are not self-excluded. To stop betting, dial again, choose 2 (English), then 1."
     )
     assert await phone().screen("1*2") == (
-        "END Hujajizuia kubeti. Ili kujizuia, piga tena na uchague 1."
+        "END Hujajizuia kubeti. Ili kujizuia, piga tena, chagua 1 kisha 1."
     )
     done = await phone().screen("2*1*1*1")
     reference = re.search(REF, done)
     assert reference
     assert await phone().screen("2*2") == (
-        f"END You are excluded from betting until 21/05/2027.\nRef: {reference.group(0)}"
+        f"END You are excluded from betting until 21/05/2027.\nReference: {reference.group(0)}"
     )
     assert await phone().screen("1*2") == (
         f"END Umejizuia kubeti hadi 21/05/2027.\nNambari ya kumbukumbu: {reference.group(0)}"
@@ -184,12 +184,12 @@ async def test_status_before_and_after_excluding(phone: Callable[..., Phone]) ->
 
 async def test_help_gives_helpline_and_regulator(phone: Callable[..., Phone]) -> None:
     assert await phone().screen("2*3") == (
-        "END NSER blocks you from all licensed betting in Kenya.\n"
-        "Helpline: TEST Helpline 0800000000\nRegulator: BCLB TEST 0700000000"
+        "END NSER helps you block yourself from all licensed betting in Kenya.\n"
+        "Helpline: TEST Helpline 0800000000\nRegulator: GRAK TEST 0700000000"
     )
     assert await phone().screen("1*3") == (
-        "END NSER hukuzuia kubeti kwenye kampuni zote zenye leseni Kenya.\n"
-        "Simu ya msaada: TEST Helpline 0800000000\nMdhibiti: BCLB TEST 0700000000"
+        "END NSER inakusaidia kujizuia kubeti kwa kampuni zote zenye leseni.\n"
+        "Simu ya msaada: TEST Helpline 0800000000\nMdhibiti: GRAK TEST 0700000000"
     )
 
 
@@ -202,12 +202,12 @@ async def test_a_longer_period_extends_the_exclusion(
     clock.advance(days=30)
     extender = phone()
     assert await extender.screen("2*1*2") == (
-        "CON You are excluded until 21/05/2027. Extend it to last until 21/12/2027? "
-        "This cannot be undone.\n1. Confirm\n0. Back"
+        "CON You are excluded until 21/05/2027. Stay excluded until 21/12/2027? "
+        "You cannot cancel this later.\n1. Confirm\n0. Back"
     )
     assert await extender.screen("2*1*2*1") == (
         "END Done. Your exclusion now lasts until 21/12/2027.\n"
-        f"Ref: {reference.group(0)}\nHelpline: TEST Helpline 0800000000"
+        f"Reference: {reference.group(0)}\nHelpline: TEST Helpline 0800000000"
     )
     [exclusion] = await rows("exclusion")
     assert exclusion["period"] == "1y"
@@ -253,7 +253,7 @@ async def test_redial_can_start_again_and_the_offer_expires(
     dropped = phone()
     await dropped.screen("1*1")
     again = dropped.redial()
-    assert await again.screen("") == "CON Endelea ulipoishia?\n1. Endelea\n2. Anza upya"
+    assert await again.screen("") == "CON Uendelee pale ulipoishia?\n1. Endelea\n2. Anza upya"
     assert (await again.screen("2")).startswith("CON Karibu NSER")
     assert (await again.screen("2*2")).startswith("CON National Self-Exclusion")
     # The declined offer is gone; the main menu is not worth resuming.
@@ -269,16 +269,17 @@ async def test_invalid_phone_number_ends_with_an_explanation(
     phone: Callable[..., Phone], rows: RowFetcher
 ) -> None:
     assert await phone("+254202222222").screen("") == (
-        "END Samahani, huduma hii inahitaji nambari sahihi ya simu ya mkononi. "
-        "Tafadhali piga kutoka kwa simu yako."
+        "END Samahani, huduma hii inahitaji nambari sahihi ya simu.\n"
+        "Sorry, this service needs a valid mobile number."
     )
     assert await phone("12345").screen("2*1*2*1") == (
-        "END Sorry, this service needs a valid mobile number. Please dial from your phone."
+        "END Samahani, huduma hii inahitaji nambari sahihi ya simu.\n"
+        "Sorry, this service needs a valid mobile number."
     )
     assert await rows("subject") == []
 
 
 async def test_an_absurdly_long_session_ends_politely(phone: Callable[..., Phone]) -> None:
     assert await phone().screen("2" + "*0*2" * 40) == (
-        "END This session is too long. Please dial again."
+        "END Sorry, this session has ended. Please dial again."
     )

@@ -1,0 +1,129 @@
+"""Only the gateway may call the citizen callbacks.
+
+Africa's Talking signs nothing, so a callback that anyone can reach lets one
+script exclude thousands of strangers. A callback is accepted only when every
+configured check passes:
+
+* **secret path token** (``NSER_CALLBACK_TOKEN``): the gateway is given
+  ``https://…/ussd/<token>``; a wrong or missing token is refused. Compared in
+  constant time.
+* **source networks** (``NSER_CALLBACK_ALLOW``, CIDRs): the caller's address
+  must be inside one. Behind a reverse proxy listed in ``NSER_TRUSTED_PROXIES``
+  the address is taken from ``X-Forwarded-For`` (the right-most hop that is not
+  itself a trusted proxy); from anyone else that header is ignored.
+* **service code** (``NSER_USSD_SERVICE_CODES``): a USSD callback must name one
+  of our codes.
+
+Production refuses to start with neither a token nor an allowlist
+(:class:`core.settings.Settings`); development accepts any caller and says so
+in the log once. Refusals are ``403`` with nothing stored, and each is logged
+with a running count (never with the citizen's number).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import itertools
+import logging
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from core.settings import Network, Settings
+
+log = logging.getLogger(__name__)
+
+#: What the path token is replaced by wherever a path is logged.
+REDACTED = "<token>"
+
+
+@dataclass
+class CallbackGuard:
+    """The configured checks of one channel's callbacks (see module docstring)."""
+
+    channel: str
+    token: str | None
+    networks: tuple[Network, ...]
+    proxies: tuple[Network, ...]
+    service_codes: frozenset[str]
+    _refused: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, channel: str) -> CallbackGuard:
+        """The guard for ``channel`` (``ussd``, ``sms``); logs once when it checks nothing."""
+        token = settings.callback_token.get_secret_value() if settings.callback_token else None
+        guard = cls(
+            channel=channel,
+            token=token,
+            networks=settings.callback_networks,
+            proxies=settings.proxy_networks,
+            service_codes=settings.service_codes,
+        )
+        if token is None and not guard.networks:
+            log.warning(
+                "%s callbacks are open to any caller (development): set NSER_CALLBACK_TOKEN "
+                "and/or NSER_CALLBACK_ALLOW before the gateway points here",
+                channel,
+            )
+        return guard
+
+    def client_address(self, request: Request) -> str | None:
+        """The caller's IP address, believing ``X-Forwarded-For`` only from trusted proxies."""
+        peer = request.client.host if request.client else None
+        if peer is None or not self._in(peer, self.proxies):
+            return peer
+        hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
+        for hop in reversed([peer, *filter(None, hops)]):
+            if not self._in(hop, self.proxies):
+                return hop
+        return peer
+
+    @staticmethod
+    def _in(address: str, networks: tuple[Network, ...]) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    def refusal(
+        self, request: Request, *, path_token: str | None, service_code: str | None = None
+    ) -> str | None:
+        """Why this callback is refused, or ``None`` when it may proceed.
+
+        ``path_token`` is the token segment of the path (``None`` for the bare
+        path); ``service_code`` the ``serviceCode`` field when the callback has one.
+        A refusal is logged here with the running count.
+        """
+        reason = self._reason(request, path_token=path_token, service_code=service_code)
+        if reason is not None:
+            log.warning(
+                "refused %s callback #%d from %s: %s",
+                self.channel,
+                next(self._refused),
+                self.client_address(request) or "?",
+                reason,
+            )
+        return reason
+
+    def _reason(
+        self, request: Request, *, path_token: str | None, service_code: str | None
+    ) -> str | None:
+        if self.token is not None and not (
+            path_token is not None and hmac.compare_digest(path_token.encode(), self.token.encode())
+        ):
+            return "wrong or missing path token"
+        if self.token is None and path_token is not None:
+            return "no path token is configured"
+        if self.networks:
+            address = self.client_address(request)
+            if address is None or not self._in(address, self.networks):
+                return "source address not allowed"
+        if service_code is not None and self.service_codes and service_code not in self.service_codes:
+            return "not one of our service codes"
+        return None
+
+    def redact(self, path: str) -> str:
+        """``path`` with the secret token replaced, for logs."""
+        return path.replace(self.token, REDACTED) if self.token else path
