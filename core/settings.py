@@ -9,6 +9,7 @@ table.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -114,11 +115,16 @@ class Settings(BaseSettings):
     ussd_service_codes: str = Field(
         default="",
         validation_alias="NSER_USSD_SERVICE_CODES",
-        description="Comma-separated USSD service codes that are ours, e.g. '*384*7#'; empty = any.",
+        description="Comma-separated USSD service codes that are ours ('*384*7#'); empty = any.",
     )
 
     @model_validator(mode="after")
-    def _networks_parse(self) -> Settings:
+    def _guard_settings_parse(self) -> Settings:
+        token = self.callback_token.get_secret_value() if self.callback_token else None
+        if token is not None and not re.fullmatch(r"[A-Za-z0-9._~-]{16,128}", token):
+            raise ConfigurationError(
+                "NSER_CALLBACK_TOKEN must be 16 to 128 URL-safe characters (A-Z a-z 0-9 . _ ~ -)"
+            )
         for name, text in (
             ("NSER_CALLBACK_ALLOW", self.callback_allow),
             ("NSER_TRUSTED_PROXIES", self.trusted_proxies),

@@ -26,6 +26,7 @@ import hmac
 import ipaddress
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -120,10 +121,25 @@ class CallbackGuard:
             address = self.client_address(request)
             if address is None or not self._in(address, self.networks):
                 return "source address not allowed"
-        if service_code is not None and self.service_codes and service_code not in self.service_codes:
+        if (
+            service_code is not None
+            and self.service_codes
+            and service_code not in self.service_codes
+        ):
             return "not one of our service codes"
         return None
 
     def redact(self, path: str) -> str:
         """``path`` with the secret token replaced, for logs."""
-        return path.replace(self.token, REDACTED) if self.token else path
+        return redact_path(path, self.token)
+
+
+def redact_path(path: str, token: str | None) -> str:
+    """``path`` with every occurrence of the callback ``token`` replaced by :data:`REDACTED`."""
+    return path.replace(token, REDACTED) if token else path
+
+
+def path_redactor(settings: Settings) -> Callable[[str], str]:
+    """A function that redacts the configured callback token from a path (for access logs)."""
+    token = settings.callback_token.get_secret_value() if settings.callback_token else None
+    return lambda path: redact_path(path, token)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import literal
 from sqlmodel import select
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -16,6 +17,8 @@ from starlette.routing import Route
 from core.errors import InvalidInput
 from core.services import Services, open_services
 from core.settings import Settings
+from gateway.guard import path_redactor
+from nser.accesslog import AccessLog
 from ussd.routes import routes as ussd_routes
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Starl
     app = Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *ussd_routes(settings)],
         exception_handlers={InvalidInput: invalid_input},
+        middleware=[Middleware(AccessLog, redact=path_redactor(settings))],
         lifespan=lifespan,
     )
     if services is not None:

@@ -75,7 +75,9 @@ def confirm(
         head = _("You will be blocked from all licensed betting {until}.").format(
             until=until(new_end, lang, _)
         )
-    body = SEP.join((head + " " + _("You cannot cancel this later."), _("1. Confirm"), _("0. Back")))
+    body = SEP.join(
+        (head + " " + _("You cannot cancel this later."), _("1. Confirm"), _("0. Back"))
+    )
     return _with_error(body, error, _)
 
 
@@ -116,7 +118,9 @@ def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, referen
 def status(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str | None) -> str:
     """My status: excluded until when (with the reference), or not excluded."""
     if reference is None:
-        return _("You are not self-excluded. To stop betting, dial again, choose 2 (English), then 1.")
+        return _(
+            "You are not self-excluded. To stop betting, dial again, choose 2 (English), then 1."
+        )
     return SEP.join(
         (
             _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),

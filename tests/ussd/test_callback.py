@@ -146,13 +146,19 @@ async def test_end_of_session_notification_is_recorded_without_the_msisdn(
             {"sessionId": "s1", "durationInMillis": "soon"},
             "field durationInMillis must be a whole number",
         ),
-        ({"sessionId": "s1", "durationInMillis": "3000000000"}, "field durationInMillis is out of range"),
+        (
+            {"sessionId": "s1", "durationInMillis": "3000000000"},
+            "field durationInMillis is out of range",
+        ),
         ({"sessionId": "s1", "hopsCount": "99999999999"}, "field hopsCount is out of range"),
         ({"sessionId": "s1", "hopsCount": "-1"}, "field hopsCount must be a whole number"),
         ({"sessionId": "s1", "hopsCount": "\u0663"}, "field hopsCount must be a whole number"),
         ({"sessionId": "s1", "status": "Incomplete\x00"}, "field status holds a control character"),
         ({"sessionId": "s1", "input": "2*\x001"}, "field input holds a control character"),
-        ({"sessionId": "s1", "errorMessage": "e" * 513}, "field errorMessage is longer than 512 characters"),
+        (
+            {"sessionId": "s1", "errorMessage": "e" * 513},
+            "field errorMessage is longer than 512 characters",
+        ),
         ({"sessionId": "s\x00"}, "field sessionId holds a control character"),
     ],
 )

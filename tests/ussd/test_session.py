@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from core import audit
@@ -283,3 +285,74 @@ async def test_an_absurdly_long_session_ends_politely(phone: Callable[..., Phone
     assert await phone().screen("2" + "*0*2" * 40) == (
         "END Sorry, this session has ended. Please dial again."
     )
+
+
+async def test_confirming_after_another_session_excluded_for_longer_says_already_excluded(
+    phone: Callable[..., Phone], rows: RowFetcher
+) -> None:
+    # Regression: the loser of the race read a rolled-back ORM row and got the apology.
+    slow = phone()
+    assert (await slow.screen("2*1*2")).startswith("CON You will be blocked")  # 1 year
+    winner = await phone().screen("2*1*3*1")  # another session of the same number: 5 years
+    reference = re.search(REF, winner)
+    assert reference
+    assert await slow.screen("2*1*2*1") == (
+        "END You are already excluded until 21/11/2031.\n"
+        f"Reference: {reference.group(0)}\n"
+        "An exclusion can only be made longer, never shorter."
+    )
+    [exclusion] = await rows("exclusion")
+    assert exclusion["period"] == "5y"
+
+
+async def test_racing_sessions_of_one_person_all_get_a_real_answer(
+    phone: Callable[..., Phone], rows: RowFetcher
+) -> None:
+    handsets = [phone() for _ in range(12)]
+    for handset in handsets:
+        await handset.screen("2*1*2")
+    answers = await asyncio.gather(*(handset.screen("2*1*2*1") for handset in handsets))
+    assert sum(answer.startswith("END Done.") for answer in answers) == 1
+    already = [answer for answer in answers if answer.startswith("END You are already excluded")]
+    assert len(already) == len(handsets) - 1
+    assert len(await rows("exclusion")) == 1
+
+
+async def test_a_session_id_reused_by_another_phone_neither_sees_nor_triggers_the_first(
+    client: httpx.AsyncClient, phone: Callable[..., Phone], rows: RowFetcher
+) -> None:
+    first = phone("+254722000201")
+    done = await first.screen("2*1*2*1")
+    reference = re.search(REF, done)
+    assert reference
+    stranger = Phone(client, "+254722000202", session_id=first.session_id)
+    answer = await stranger.screen("2*1*4*1")
+    assert answer == "END Sorry, this session has ended. Please dial again."
+    assert reference.group(0) not in answer
+    [exclusion] = await rows("exclusion")
+    assert exclusion["period"] == "1y"
+    assert len(await rows("subject")) == 1
+    # The stranger is not excluded, and says so on a session of their own.
+    assert (await phone("+254722000202").screen("2*2")).startswith("END You are not")
+
+
+async def test_a_resume_offer_is_never_shown_to_another_phone_on_the_same_session_id(
+    client: httpx.AsyncClient, phone: Callable[..., Phone]
+) -> None:
+    dropped = phone("+254722000201")
+    await dropped.screen("2*1*3")
+    again = dropped.redial()
+    assert (await again.screen("")).startswith("CON Continue where you left off?")
+    stranger = Phone(client, "+254722000202", session_id=again.session_id)
+    assert (await stranger.screen("")).startswith("CON Karibu NSER")
+    assert (await stranger.screen("1")).startswith("CON Rejista ya Kitaifa")
+
+
+async def test_flushing_redis_mid_session_loses_nothing(
+    phone: Callable[..., Phone], services: Services, rows: RowFetcher
+) -> None:
+    handset = phone()
+    await handset.screen("2*1*2")
+    await services.redis.flushdb()
+    assert (await handset.screen("2*1*2*1")).startswith("END Done. You are excluded")
+    assert len(await rows("exclusion")) == 1
