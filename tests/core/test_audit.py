@@ -9,13 +9,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import literal, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit
+from core.errors import ConfigurationError
 from core.services import Services
 from core.settings import Settings
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
+from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY, RowFetcher
 
 
 async def write_entries(services: Services, count: int) -> None:
@@ -163,3 +167,27 @@ async def test_one_transaction_chains_its_entries_in_order(services: Services) -
     assert [row.action for row in rows] == ["test.0", "test.1", "test.2"]
     assert rows[1].prev_hash == rows[0].hash
     assert rows[2].prev_hash == rows[1].hash
+
+
+async def test_append_refuses_a_session_that_would_not_chain_its_entries(
+    services: Services, rows: RowFetcher
+) -> None:
+    # Regression: a plain sessionmaker committed and silently stored no audit row.
+    plain = async_sessionmaker(services.engine, class_=AsyncSession)
+    async with plain() as db:
+        with pytest.raises(ConfigurationError, match="session_factory"):
+            await audit.append(db, actor="staff:test", action="test.entry", entity="thing:1")
+    async with services.sessions() as db:
+        await audit.append(db, actor="staff:test", action="test.entry", entity="thing:1")
+        await db.commit()
+    assert len(await rows("audit_entry")) == 1
+
+
+async def test_database_errors_never_show_statement_parameters(services: Services) -> None:
+    secret = "a1b2c3d4e5f6-blind-index-of-someone"
+    async with services.sessions() as db:
+        with pytest.raises(DBAPIError) as failed:
+            # Fails after binding (division by zero), with the identifier as a parameter.
+            await db.exec(select(literal(secret), text("1/0")))
+    assert "SQL parameters hidden" in str(failed.value)
+    assert secret not in str(failed.value)

@@ -34,7 +34,9 @@ async def calling(
     settings: Settings, services: Services, *, source: str = GATEWAY, **config: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client calling the app built with ``config`` from address ``source``."""
-    app = create_app(Settings(**{**settings.model_dump(), **config}), services=services)
+    app = create_app(
+        Settings.model_validate({**settings.model_dump(), **config}), services=services
+    )
     transport = httpx.ASGITransport(app=app, client=(source, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
@@ -143,10 +145,9 @@ def test_production_refuses_to_start_open_to_anyone(extra: dict[str, str], missi
         "regulator_contact": "GRAK 0800720001",
     }
     with pytest.raises(ConfigurationError, match=missing):
-        Settings(**base, **extra)
-    Settings(
-        **base,
-        **{"callback_token": TOKEN, "ussd_service_codes": "*384*7#", **extra},
+        Settings.model_validate({**base, **extra})
+    Settings.model_validate(
+        {**base, "callback_token": TOKEN, "ussd_service_codes": "*384*7#", **extra}
     )
 
 
@@ -155,4 +156,4 @@ def test_production_refuses_to_start_open_to_anyone(extra: dict[str, str], missi
 )
 def test_bad_guard_settings_are_refused(field: str, value: str) -> None:
     with pytest.raises(ConfigurationError):
-        Settings(**{field: value})
+        Settings.model_validate({field: value})
