@@ -10,6 +10,7 @@ transaction; the caller commits.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,10 +23,9 @@ from core import audit, periods, subjects
 from core.codes import new_reference
 from core.crypto import KeyRing
 from core.errors import AlreadyExcluded, ExclusionConflict, IntegrityFailure, RequestKeyConflict
-from core.models import Exclusion, ExclusionEvent, ExclusionStatus, Subject
+from core.models import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus, Subject
 from core.periods import Period
 
-CHANNELS = ("ussd", "sms", "backoffice")
 _REFERENCE_ATTEMPTS = 5
 
 
@@ -51,7 +51,7 @@ class Outcome:
     @property
     def extended(self) -> bool:
         """True when this request lengthened an existing exclusion."""
-        return self.event.type == "exclusion.extended"
+        return self.event.type == EventType.EXTENDED
 
 
 @dataclass(frozen=True)
@@ -120,18 +120,77 @@ async def _active(session: AsyncSession, *, subject_id: int) -> Exclusion | None
 
 
 async def status(session: AsyncSession, *, keyring: KeyRing, msisdn: str, now: datetime) -> Status:
-    """The standing of the holder of ``msisdn`` at ``now`` (read-only).
+    """The standing of the holder of ``msisdn`` at ``now`` (read-only, one query).
 
     Raises:
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
     """
-    subject = await subjects.find_by_msisdn(session, keyring=keyring, msisdn=msisdn)
-    if subject is None or subject.id is None:
+    bidx = subjects.msisdn_index(keyring, msisdn)
+    row = (
+        await session.exec(
+            select(Subject, Exclusion)
+            .outerjoin(
+                Exclusion,
+                (col(Exclusion.subject_id) == Subject.id)
+                & (col(Exclusion.status) == ExclusionStatus.ACTIVE.value),
+            )
+            .where(Subject.msisdn_bidx == bidx)
+        )
+    ).first()
+    if row is None:
         return Status(subject=None, exclusion=None)
-    exclusion = await _active(session, subject_id=subject.id)
-    if exclusion is not None and not is_in_force(exclusion, now=now):
-        exclusion = None
-    return Status(subject=subject, exclusion=exclusion)
+    subject, active = row
+    in_force: Exclusion | None = active
+    if in_force is not None and not is_in_force(in_force, now=now):
+        in_force = None
+    return Status(subject=subject, exclusion=in_force)
+
+
+class Verdict(enum.StrEnum):
+    """What confirming a period would do."""
+
+    CREATE = "create"  # no exclusion in force: a new one
+    EXTEND = "extend"  # one in force ends earlier: it is lengthened
+    ALREADY = "already"  # one in force ends no earlier: nothing would change
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What choosing ``period`` now would do, for a confirm screen or a reply.
+
+    ``new_end`` is the end the period would give (UTC, ``None`` = permanent);
+    ``current_end`` and ``reference`` describe the exclusion in force, if any.
+    """
+
+    verdict: Verdict
+    new_end: datetime | None
+    current_end: datetime | None
+    reference: str | None
+
+
+def judge(current: Exclusion | None, *, period: Period, now: datetime) -> Preview:
+    """The rule every channel shows before confirming: create, extend, or already excluded.
+
+    An exclusion can only be lengthened (:func:`later`); ``current`` is the
+    exclusion in force, if any.
+    """
+    new_end = periods.ends_at(period, starts_at=now)
+    if current is None:
+        return Preview(Verdict.CREATE, new_end, None, None)
+    verdict = Verdict.EXTEND if later(new_end, current.ends_at) else Verdict.ALREADY
+    return Preview(verdict, new_end, current.ends_at, current.reference)
+
+
+async def preview(
+    session: AsyncSession, *, keyring: KeyRing, msisdn: str, period: Period, now: datetime
+) -> Preview:
+    """What :func:`self_exclude` would do for ``msisdn`` and ``period`` at ``now`` (read-only).
+
+    Raises:
+        InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
+    """
+    standing = await status(session, keyring=keyring, msisdn=msisdn, now=now)
+    return judge(standing.exclusion, period=period, now=now)
 
 
 async def _record(
@@ -139,7 +198,7 @@ async def _record(
     *,
     exclusion: Exclusion,
     subject: Subject,
-    type_: str,
+    type_: EventType,
     actor: str,
     now: datetime,
     request_key: str | None,
@@ -180,7 +239,7 @@ async def _expire(
         session,
         exclusion=exclusion,
         subject=subject,
-        type_="exclusion.expired",
+        type_=EventType.EXPIRED,
         actor=actor,
         now=now,
         request_key=None,
@@ -193,7 +252,7 @@ async def _insert(
     *,
     subject: Subject,
     period: Period,
-    channel: str,
+    channel: Channel,
     request_key: str,
     now: datetime,
 ) -> Exclusion:
@@ -210,7 +269,7 @@ async def _insert(
                 ends_at=periods.ends_at(period, starts_at=now),
                 status=ExclusionStatus.ACTIVE.value,
                 reference=new_reference(),
-                channel=channel,
+                channel=channel.value,
                 idempotency_key=request_key,
                 created_at=now,
                 updated_at=now,
@@ -230,7 +289,7 @@ async def self_exclude(
     keyring: KeyRing,
     msisdn: str,
     period: Period,
-    channel: str,
+    channel: Channel,
     request_key: str,
     language: str,
     actor: str,
@@ -252,8 +311,7 @@ async def self_exclude(
             gateway reusing a session id); nothing is changed and nothing disclosed.
         ValueError: unknown ``channel`` or ``language``.
     """
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
+    channel = Channel(channel)  # a plain string from a caller must still name a channel
     subject = await subjects.register(
         session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now, lock=True
     )
@@ -282,7 +340,7 @@ async def self_exclude(
             session,
             exclusion=exclusion,
             subject=subject,
-            type_="exclusion.created",
+            type_=EventType.CREATED,
             actor=actor,
             now=now,
             request_key=request_key,
@@ -340,7 +398,7 @@ async def extend(
         session,
         exclusion=exclusion,
         subject=subject,
-        type_="exclusion.extended",
+        type_=EventType.EXTENDED,
         actor=actor,
         now=now,
         request_key=request_key,

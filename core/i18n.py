@@ -11,6 +11,7 @@ the extension table, such as ``[`` or ``€``, count two).
 
 from __future__ import annotations
 
+import enum
 import gettext
 import io
 from collections.abc import Callable
@@ -22,8 +23,16 @@ from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-LANGUAGES = ("sw", "en")
-DEFAULT_LANGUAGE = "sw"
+
+class Language(enum.StrEnum):
+    """The languages NSER speaks (ISO 639-1); the value is what is stored."""
+
+    SWAHILI = "sw"
+    ENGLISH = "en"
+
+
+LANGUAGES: tuple[str, ...] = tuple(Language)
+DEFAULT_LANGUAGE = Language.SWAHILI
 DOMAIN = "messages"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 SEGMENT_SEPTETS = 160

@@ -11,12 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit
 from core.codes import new_bst
 from core.crypto import KeyRing
+from core.i18n import LANGUAGES
 from core.identity import normalise_msisdn
 from core.models import Subject
 
 MSISDN_FIELD = "subject.msisdn"
 NATIONAL_ID_FIELD = "subject.national_id"
-LANGUAGES = ("sw", "en")
 
 
 def msisdn_index(keyring: KeyRing, msisdn: str) -> str:

@@ -25,11 +25,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from core import exclusions, periods, subjects
+from core import exclusions, subjects
 from core.errors import AlreadyExcluded, InvalidMsisdn, RequestKeyConflict
+from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE, Gettext
 from core.identity import normalise_msisdn
-from core.models import Exclusion, UssdSessionEvent
+from core.models import Channel, Exclusion, UssdSessionEvent
 from core.services import Services
 from core.settings import Settings
 from gateway.guard import CallbackGuard
@@ -121,21 +122,28 @@ class UssdSession:
             return _con(screens.period(_, error=state.error))
         period = state.stack[-1].period
         assert period is not None
-        current = await self.in_force()
-        new_end = periods.ends_at(period, starts_at=self.services.clock())
-        if current is not None and not exclusions.later(new_end, current.ends_at):
+        async with self.services.sessions() as db:
+            ahead = await exclusions.preview(
+                db,
+                keyring=self.services.keyring,
+                msisdn=self.msisdn,
+                period=period,
+                now=self.services.clock(),
+            )
+        if ahead.verdict is Verdict.ALREADY:
+            assert ahead.reference is not None
             return _end(
                 screens.already_excluded(
-                    _, lang=lang, ends_at=current.ends_at, reference=current.reference
+                    _, lang=lang, ends_at=ahead.current_end, reference=ahead.reference
                 )
             )
         return _con(
             screens.confirm(
                 _,
                 lang=lang,
-                new_end=new_end,
-                current_end=current.ends_at if current else None,
-                extending=current is not None,
+                new_end=ahead.new_end,
+                current_end=ahead.current_end,
+                extending=ahead.verdict is Verdict.EXTEND,
                 error=state.error,
             )
         )
@@ -177,7 +185,7 @@ class UssdSession:
                     keyring=self.services.keyring,
                     msisdn=self.msisdn,
                     period=state.period,
-                    channel="ussd",
+                    channel=Channel.USSD,
                     request_key=f"ussd:{self.call.session_id}",
                     language=lang,
                     actor=ACTOR,

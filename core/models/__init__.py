@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from core.models.audit import AuditEntry
-from core.models.exclusion import Exclusion, ExclusionEvent, ExclusionStatus
+from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
 from core.models.subject import Subject
 from core.models.ussd import UssdSessionEvent
 
@@ -13,6 +13,8 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AuditEntry",
+    "Channel",
+    "EventType",
     "Exclusion",
     "ExclusionEvent",
     "ExclusionStatus",

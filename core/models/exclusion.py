@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, text
 from sqlmodel import Field, SQLModel
 
-from core.models.columns import timestamp, utcnow
+from core.models.columns import one_of, timestamp, utcnow
+from core.periods import Period
 
 
 class ExclusionStatus(enum.StrEnum):
@@ -17,6 +18,23 @@ class ExclusionStatus(enum.StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"
     LIFTED = "lifted"
+
+
+class Channel(enum.StrEnum):
+    """Where a change to the register came from."""
+
+    USSD = "ussd"
+    SMS = "sms"
+    BACKOFFICE = "backoffice"
+
+
+class EventType(enum.StrEnum):
+    """What happened to an exclusion; also the operator webhook's event type."""
+
+    CREATED = "exclusion.created"
+    EXTENDED = "exclusion.extended"
+    EXPIRED = "exclusion.expired"
+    LIFTED = "exclusion.lifted"
 
 
 class Exclusion(SQLModel, table=True):
@@ -31,9 +49,9 @@ class Exclusion(SQLModel, table=True):
 
     __tablename__ = "exclusion"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'expired', 'lifted')", name="exclusion_status"),
-        CheckConstraint("period IN ('6m', '1y', '5y', 'permanent')", name="exclusion_period"),
-        CheckConstraint("channel IN ('ussd', 'sms', 'backoffice')", name="exclusion_channel"),
+        one_of("status", ExclusionStatus, name="exclusion_status"),
+        one_of("period", Period, name="exclusion_period"),
+        one_of("channel", Channel, name="exclusion_channel"),
         Index(
             "exclusion_one_active_per_subject",
             "subject_id",
@@ -72,11 +90,8 @@ class ExclusionEvent(SQLModel, table=True):
 
     __tablename__ = "exclusion_event"
     __table_args__ = (
-        CheckConstraint(
-            "type IN ('exclusion.created', 'exclusion.extended', "
-            "'exclusion.expired', 'exclusion.lifted')",
-            name="exclusion_event_type",
-        ),
+        one_of("type", EventType, name="exclusion_event_type"),
+        one_of("period", Period, name="exclusion_event_period"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))

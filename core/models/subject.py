@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, LargeBinary
+from sqlalchemy import BigInteger, Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from core.models.columns import timestamp, utcnow
+from core.i18n import Language
+from core.models.columns import one_of, timestamp, utcnow
 
 
 class Subject(SQLModel, table=True):
@@ -20,7 +21,7 @@ class Subject(SQLModel, table=True):
     """
 
     __tablename__ = "subject"
-    __table_args__ = (CheckConstraint("language IN ('sw', 'en')", name="subject_language"),)
+    __table_args__ = (one_of("language", Language, name="subject_language"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     msisdn_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

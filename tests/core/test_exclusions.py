@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from core import exclusions
 from core.errors import AlreadyExcluded, ExclusionConflict, InvalidMsisdn, RequestKeyConflict
-from core.exclusions import Outcome
-from core.models import ExclusionStatus
+from core.exclusions import Outcome, Verdict
+from core.models import Channel, ExclusionStatus
 from core.periods import Period
 from core.services import Services
 from tests.conftest import Clock, RowFetcher
@@ -29,7 +29,7 @@ async def exclude(
             keyring=services.keyring,
             msisdn=extra.get("msisdn", MSISDN),
             period=period,
-            channel="ussd",
+            channel=Channel.USSD,
             request_key=key,
             language=extra.get("language", "sw"),
             actor="citizen:test",
@@ -189,13 +189,13 @@ async def test_bad_msisdn_and_channel_are_refused(services: Services, rows: RowF
     with pytest.raises(InvalidMsisdn):
         await exclude(services, msisdn="0202222222")
     async with services.sessions() as db:
-        with pytest.raises(ValueError, match="unknown channel"):
+        with pytest.raises(ValueError, match="not a valid Channel"):
             await exclusions.self_exclude(
                 db,
                 keyring=services.keyring,
                 msisdn=MSISDN,
                 period=Period.ONE_YEAR,
-                channel="fax",
+                channel="fax",  # type: ignore[arg-type]
                 request_key="x",
                 language="sw",
                 actor="citizen:test",
@@ -221,3 +221,36 @@ async def test_no_plaintext_msisdn_anywhere_in_the_database(services: Services) 
     assert "exclusion.created" in everything
     for form in forms:
         assert form not in everything
+
+
+@pytest.mark.parametrize(
+    ("held", "asked", "verdict"),
+    [
+        (None, Period.ONE_YEAR, Verdict.CREATE),
+        (Period.SIX_MONTHS, Period.ONE_YEAR, Verdict.EXTEND),
+        (Period.ONE_YEAR, Period.ONE_YEAR, Verdict.ALREADY),
+        (Period.FIVE_YEARS, Period.SIX_MONTHS, Verdict.ALREADY),
+        (Period.FIVE_YEARS, Period.PERMANENT, Verdict.EXTEND),
+        (Period.PERMANENT, Period.PERMANENT, Verdict.ALREADY),
+    ],
+)
+async def test_preview_says_what_confirming_would_do(
+    services: Services, held: Period | None, asked: Period, verdict: Verdict
+) -> None:
+    if held is not None:
+        created = await exclude(services, held, key="held")
+    async with services.sessions() as db:
+        ahead = await exclusions.preview(
+            db, keyring=services.keyring, msisdn=MSISDN, period=asked, now=services.clock()
+        )
+    assert ahead.verdict is verdict
+    if held is None:
+        assert (ahead.current_end, ahead.reference) == (None, None)
+    else:
+        assert ahead.reference == created.exclusion.reference
+        assert ahead.current_end == created.ends_at
+    if verdict is Verdict.ALREADY:
+        with pytest.raises(AlreadyExcluded):
+            await exclude(services, asked, key="asked")
+    else:
+        assert (await exclude(services, asked, key="asked")).ends_at == ahead.new_end

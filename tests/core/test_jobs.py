@@ -6,6 +6,7 @@ from arq import create_pool
 
 from core import exclusions
 from core.jobs import QUEUE, create_worker, redis_settings
+from core.models import Channel
 from core.periods import Period
 from core.services import Services
 from core.settings import Settings
@@ -22,7 +23,7 @@ async def test_worker_expires_due_exclusions_and_audits(
                 keyring=services.keyring,
                 msisdn=f"+25471200000{n}",
                 period=period,
-                channel="ussd",
+                channel=Channel.USSD,
                 request_key=f"k{n}",
                 language="sw",
                 actor="citizen:test",

@@ -1,8 +1,9 @@
-"""ussd_session_event keeps no typed input
+"""ussd_session_event keeps no typed input; exclusion_event.period is checked
 
 The gateway's end-of-session ``input`` is whatever the citizen typed, which can
 be a phone or ID number; it is no longer stored (existing values are dropped
-with the column).
+with the column). ``exclusion_event.period`` gets the same CHECK as
+``exclusion.period`` (both generated from :class:`core.periods.Period`).
 
 Revision ID: 0002
 Revises: 0001
@@ -24,9 +25,15 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.drop_column("ussd_session_event", "input")
+    op.create_check_constraint(
+        "exclusion_event_period",
+        "exclusion_event",
+        "period IN ('6m', '1y', '5y', 'permanent')",
+    )
 
 
 def downgrade() -> None:
+    op.drop_constraint("exclusion_event_period", "exclusion_event", type_="check")
     op.add_column(
         "ussd_session_event", sa.Column("input", sa.String(length=1024), nullable=True)
     )
