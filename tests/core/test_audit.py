@@ -19,7 +19,8 @@ from core import audit
 from core.errors import ConfigurationError
 from core.services import Services
 from core.settings import Settings
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY, RowFetcher
+from tests.support.databases import RowFetcher
+from tests.support.keys import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
 
 
 async def write_entries(services: Services, count: int) -> None:

@@ -15,7 +15,8 @@ from core.exclusions import Outcome, Verdict
 from core.models import Channel, ExclusionStatus
 from core.periods import Period
 from core.services import Services
-from tests.conftest import Clock, RowFetcher
+from tests.support.clock import Clock
+from tests.support.databases import RowFetcher
 
 MSISDN = "+254712345678"
 

@@ -10,7 +10,8 @@ from core.models import Channel
 from core.periods import Period
 from core.services import Services
 from core.settings import Settings
-from tests.conftest import Clock, RowFetcher
+from tests.support.clock import Clock
+from tests.support.databases import RowFetcher
 
 
 async def test_worker_expires_due_exclusions_and_audits(

@@ -10,7 +10,7 @@ from sqlalchemy import Column, Integer, Table
 
 from core import migrate
 from core.models import metadata
-from tests.conftest import drop_database, fresh_database
+from tests.support.databases import drop_database, fresh_database
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ import pytest
 from core.services import Services, open_services
 from core.settings import Settings
 from nser.web import create_app
-from tests.conftest import Clock, Phone, RowFetcher
+from tests.support.clock import Clock
+from tests.support.databases import RowFetcher
+from tests.support.phone import Phone
 
 GOOD = {
     "sessionId": "ATUid_0123456789abcdef",

@@ -21,7 +21,8 @@ from core.migrate import upgrade
 from core.services import Services, open_services
 from core.settings import Settings
 from nser.web import create_app
-from tests.conftest import Clock, drop_database, fresh_database
+from tests.support.clock import Clock
+from tests.support.databases import drop_database, fresh_database
 from tests.support.stores import Process, private_postgres, private_redis
 
 #: The gateway gives up at 10-15 s; every answer must come well before.

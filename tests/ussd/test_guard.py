@@ -14,7 +14,8 @@ from core.errors import ConfigurationError
 from core.services import Services
 from core.settings import Settings
 from nser.web import create_app
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY, RowFetcher
+from tests.support.databases import RowFetcher
+from tests.support.keys import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
 
 TOKEN = "s3cret-path-token-0123456789"
 FORM = {

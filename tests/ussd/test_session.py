@@ -11,7 +11,9 @@ import pytest
 
 from core import audit
 from core.services import Services
-from tests.conftest import Clock, Phone, RowFetcher
+from tests.support.clock import Clock
+from tests.support.databases import RowFetcher
+from tests.support.phone import Phone
 
 REF = r"[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}"
 

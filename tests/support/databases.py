@@ -1,0 +1,62 @@
+"""Test databases: made fresh per test session, emptied per test, read back as rows."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from core.db import async_url
+from core.models import metadata
+
+#: Every table of the models, children first; derived, so a new table is never forgotten.
+TABLES = tuple(table.name for table in reversed(metadata.sorted_tables))
+
+RowFetcher = Callable[[str], Awaitable[list[dict[str, Any]]]]
+
+
+async def admin(url: str, *statements: str) -> None:
+    """Run ``statements`` on ``url`` outside any transaction (CREATE/DROP DATABASE)."""
+    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def fresh_database(server_url: str, prefix: str = "nser_test") -> str:
+    """Create an empty database on ``server_url``; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    """Drop a database made by :func:`fresh_database`."""
+    name = make_url(url).database
+    asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def empty_tables(engine: AsyncEngine) -> None:
+    """TRUNCATE every table of the models, restarting their ids."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+
+
+def row_fetcher(engine: AsyncEngine) -> RowFetcher:
+    """``await fetch("exclusion")``: every row of a model table as dicts, in id order."""
+
+    async def fetch(table: str) -> list[dict[str, Any]]:
+        assert table in TABLES, f"{table} is not a table of the models"
+        async with engine.connect() as conn:
+            result = await conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))
+            return [dict(row._mapping) for row in result]
+
+    return fetch
