@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit, periods, subjects
-from core.codes import new_reference
+from core import exclusion_store as store
 from core.crypto import KeyRing
-from core.errors import AlreadyExcluded, ExclusionConflict, IntegrityFailure, RequestKeyConflict
+from core.errors import AlreadyExcluded, ExclusionConflict, RequestKeyConflict
+from core.i18n import LANGUAGES
+from core.identity import normalise_msisdn
 from core.models import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus, Subject
 from core.periods import Period
 
@@ -108,17 +109,6 @@ async def replay(session: AsyncSession, *, request_key: str) -> Outcome | None:
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=True)
 
 
-async def _active(session: AsyncSession, *, subject_id: int) -> Exclusion | None:
-    return (
-        await session.exec(
-            select(Exclusion).where(
-                Exclusion.subject_id == subject_id,
-                Exclusion.status == ExclusionStatus.ACTIVE.value,
-            )
-        )
-    ).first()
-
-
 async def status(session: AsyncSession, *, keyring: KeyRing, msisdn: str, now: datetime) -> Status:
     """The standing of the holder of ``msisdn`` at ``now`` (read-only, one query).
 
@@ -193,94 +183,27 @@ async def preview(
     return judge(standing.exclusion, period=period, now=now)
 
 
-async def _record(
-    session: AsyncSession,
-    *,
-    exclusion: Exclusion,
-    subject: Subject,
-    type_: EventType,
-    actor: str,
-    now: datetime,
-    request_key: str | None,
-    before: dict[str, Any] | None,
-) -> ExclusionEvent:
-    assert exclusion.id is not None
-    event = ExclusionEvent(
-        exclusion_id=exclusion.id,
-        type=type_,
-        idempotency_key=request_key,
-        period=exclusion.period,
-        ends_at=exclusion.ends_at,
-        occurred_at=now,
-    )
-    session.add(event)
-    await audit.append(
-        session,
-        actor=actor,
-        action=type_,
-        entity=f"exclusion:{exclusion.id}",
-        subject=subject.bst,
-        before=before,
-        after=_snapshot(exclusion),
-        occurred_at=now,
-    )
-    return event
-
-
 async def _expire(
     session: AsyncSession, *, exclusion: Exclusion, subject: Subject, actor: str, now: datetime
 ) -> ExclusionEvent:
-    before = _snapshot(exclusion)
-    exclusion.status = ExclusionStatus.EXPIRED.value
-    exclusion.updated_at = now
-    session.add(exclusion)
-    await session.flush()
-    return await _record(
+    assert exclusion.id is not None
+    expired, event = await store.change(
         session,
-        exclusion=exclusion,
-        subject=subject,
+        exclusion_id=exclusion.id,
+        values={"status": ExclusionStatus.EXPIRED.value},
         type_=EventType.EXPIRED,
-        actor=actor,
-        now=now,
         request_key=None,
-        before=before,
+        now=now,
     )
-
-
-async def _insert(
-    session: AsyncSession,
-    *,
-    subject: Subject,
-    period: Period,
-    channel: Channel,
-    request_key: str,
-    now: datetime,
-) -> Exclusion:
-    assert subject.id is not None
-    for _attempt in range(_REFERENCE_ATTEMPTS):
-        # The only unique value not protected by the subject lock is the random reference:
-        # on a collision nothing is inserted and another reference is drawn.
-        inserted = await session.exec(
-            insert(Exclusion)
-            .values(
-                subject_id=subject.id,
-                period=period.value,
-                starts_at=now,
-                ends_at=periods.ends_at(period, starts_at=now),
-                status=ExclusionStatus.ACTIVE.value,
-                reference=new_reference(),
-                channel=channel.value,
-                idempotency_key=request_key,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["reference"])
-            .returning(Exclusion)
-        )
-        exclusion: Exclusion | None = inserted.scalars().first()
-        if exclusion is not None:
-            return exclusion
-    raise IntegrityFailure(f"no free reference after {_REFERENCE_ATTEMPTS} draws")
+    await _audit_event(
+        session,
+        exclusion=expired,
+        event=event,
+        subject=subject,
+        actor=actor,
+        before=_snapshot(exclusion),
+    )
+    return event
 
 
 async def self_exclude(
@@ -302,6 +225,8 @@ async def self_exclude(
     new end (``exclusion.extended``). A repeated ``request_key`` returns the first
     outcome with ``replayed=True`` and changes nothing. The subject row is locked
     for the rest of the transaction, so concurrent requests for one person queue.
+    Three statements for a new person (see :mod:`core.exclusion_store`), plus the
+    audit entries at commit.
 
     Raises:
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
@@ -312,56 +237,109 @@ async def self_exclude(
         ValueError: unknown ``channel`` or ``language``.
     """
     channel = Channel(channel)  # a plain string from a caller must still name a channel
-    subject = await subjects.register(
-        session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now, lock=True
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    e164 = normalise_msisdn(msisdn)
+    bidx = keyring.blind_index(e164, field=subjects.MSISDN_FIELD)
+    locked = await store.lock_subject(
+        session, keyring=keyring, e164=e164, bidx=bidx, language=language, now=now
     )
+    subject = locked.subject
+    assert subject.id is not None
     # Under the subject lock: a twin request that won it has committed by now.
-    earlier = await replay(session, request_key=request_key)
-    if earlier is not None:
+    standing = await store.standing_under_lock(
+        session, subject_id=subject.id, request_key=request_key
+    )
+    if standing.key_used:
+        earlier = await replay(session, request_key=request_key)
+        assert earlier is not None
         if earlier.subject.id != subject.id:
             raise RequestKeyConflict(f"request key already used ({channel})")
         return earlier
-    await subjects.set_language(session, subject=subject, language=language, actor=actor, now=now)
-    assert subject.id is not None
-    current = await _active(session, subject_id=subject.id)
+    if locked.created:
+        await audit.append(
+            session,
+            actor=actor,
+            action="subject.created",
+            entity=f"subject:{subject.id}",
+            subject=subject.bst,
+            after={"bst": subject.bst, "language": language},
+            occurred_at=now,
+        )
+    elif subject.language != language:
+        await store.set_language(session, subject_id=subject.id, language=language, now=now)
+        await _audit_language(session, subject=subject, language=language, actor=actor, now=now)
+        subject.language = language
+    current = standing.active
     if current is not None and not is_in_force(current, now=now):
         await _expire(session, exclusion=current, subject=subject, actor="system:expiry", now=now)
         current = None
+    verdict = judge(current, period=period, now=now)
+    if verdict.verdict is Verdict.ALREADY:
+        assert verdict.reference is not None
+        raise AlreadyExcluded(reference=verdict.reference, ends_at=verdict.current_end)
     if current is None:
-        exclusion = await _insert(
+        exclusion, event = await store.insert_exclusion(
             session,
-            subject=subject,
+            subject_id=subject.id,
             period=period,
+            ends_at=verdict.new_end,
             channel=channel,
             request_key=request_key,
             now=now,
         )
-        event = await _record(
-            session,
-            exclusion=exclusion,
-            subject=subject,
-            type_=EventType.CREATED,
-            actor=actor,
-            now=now,
-            request_key=request_key,
-            before=None,
-        )
+        before = None
     else:
-        try:
-            event = await extend(
-                session,
-                exclusion=current,
-                subject=subject,
-                period=period,
-                request_key=request_key,
-                actor=actor,
-                now=now,
-            )
-        except ExclusionConflict as exc:  # the period asked for would not end later
-            raise AlreadyExcluded(reference=current.reference, ends_at=current.ends_at) from exc
-        exclusion = current
-    await session.flush()
+        assert current.id is not None
+        before = _snapshot(current)
+        exclusion, event = await store.change(
+            session,
+            exclusion_id=current.id,
+            values={"period": period.value, "ends_at": verdict.new_end},
+            type_=EventType.EXTENDED,
+            request_key=request_key,
+            now=now,
+        )
+    await _audit_event(
+        session, exclusion=exclusion, event=event, subject=subject, actor=actor, before=before
+    )
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
+
+
+async def _audit_language(
+    session: AsyncSession, *, subject: Subject, language: str, actor: str, now: datetime
+) -> None:
+    await audit.append(
+        session,
+        actor=actor,
+        action="subject.language_changed",
+        entity=f"subject:{subject.id}",
+        subject=subject.bst,
+        before={"language": subject.language},
+        after={"language": language},
+        occurred_at=now,
+    )
+
+
+async def _audit_event(
+    session: AsyncSession,
+    *,
+    exclusion: Exclusion,
+    event: ExclusionEvent,
+    subject: Subject,
+    actor: str,
+    before: dict[str, Any] | None,
+) -> None:
+    await audit.append(
+        session,
+        actor=actor,
+        action=event.type,
+        entity=f"exclusion:{exclusion.id}",
+        subject=subject.bst,
+        before=before,
+        after=_snapshot(exclusion),
+        occurred_at=event.occurred_at,
+    )
 
 
 async def extend(
@@ -388,22 +366,24 @@ async def extend(
     new_end = periods.ends_at(period, starts_at=now)
     if not later(new_end, exclusion.ends_at):
         raise ExclusionConflict("an exclusion can only be lengthened")
-    before = _snapshot(exclusion)
-    exclusion.ends_at = new_end
-    exclusion.period = period.value
-    exclusion.updated_at = now
-    session.add(exclusion)
-    await session.flush()
-    return await _record(
+    assert exclusion.id is not None
+    extended, event = await store.change(
         session,
-        exclusion=exclusion,
-        subject=subject,
+        exclusion_id=exclusion.id,
+        values={"period": period.value, "ends_at": new_end},
         type_=EventType.EXTENDED,
-        actor=actor,
-        now=now,
         request_key=request_key,
-        before=before,
+        now=now,
     )
+    await _audit_event(
+        session,
+        exclusion=extended,
+        event=event,
+        subject=subject,
+        actor=actor,
+        before=_snapshot(exclusion),
+    )
+    return event
 
 
 async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 500) -> int:
