@@ -6,6 +6,7 @@ one number (``0712 345 678``, ``+254712345678``, ``254712345678``) are one subje
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -18,11 +19,14 @@ _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _NATIONAL_ID = re.compile(r"\d{6,8}")
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise_msisdn(raw: str) -> str:
     """Return ``raw`` as an E.164 mobile MSISDN, e.g. ``"0712 345678"`` -> ``"+254712345678"``.
 
     Parsed by ``phonenumbers`` (Google libphonenumber metadata) with default
     region KE, so national (``07…``, ``01…``) and international forms both work.
+    Results are cached (a session's every step repeats the same number; parsing
+    costs more than the rest of a menu step).
 
     Raises:
         InvalidMsisdn: unparseable, not a valid number, or not a mobile number.
