@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit
+from core import audit, queue
 from core.errors import ConfigurationError
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -57,11 +57,16 @@ def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> Asy
 
 
 class AuditedSession(Session):
-    """A session that chains its pending audit entries just before it commits."""
+    """A session that chains its pending audit entries just before it commits.
+
+    It also drops the jobs recorded with :func:`core.queue.later` when its
+    transaction ends without a commit.
+    """
 
 
 event.listen(AuditedSession, "before_commit", audit.chain_pending)
 event.listen(AuditedSession, "after_transaction_end", audit.drop_pending)
+event.listen(AuditedSession, "after_transaction_end", queue.drop_pending)
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:

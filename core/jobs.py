@@ -18,12 +18,12 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from core import exclusions
+from core.queue import QUEUE
 from core.services import Services, open_services
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-QUEUE = "nser:queue"
 EXPIRY_BATCH = 500
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,7 @@ from core.errors import ConfigurationError
 from core.hints import Hints
 from core.i18n import Catalogues
 from core.keys import load_keyring
+from core.queue import QUEUE
 from core.settings import Settings
 
 
@@ -31,9 +33,10 @@ def utc_now() -> datetime:
 class Services:
     """Settings, keys, database, Redis, catalogues and the clock, shared by handlers and jobs.
 
-    ``redis`` raises on failure (jobs, health checks); ``hints`` is the same
-    server seen as best-effort (:class:`core.hints.Hints`) for anything a citizen's
-    answer must not wait on.
+    ``redis`` raises on failure (jobs, health checks); ``queue`` is the same
+    connection pool as ARQ's client (enqueue with :func:`core.queue.commit`);
+    ``hints`` is the same server seen as best-effort (:class:`core.hints.Hints`)
+    for anything a citizen's answer must not wait on.
     """
 
     settings: Settings
@@ -41,6 +44,7 @@ class Services:
     engine: AsyncEngine
     sessions: SessionFactory
     redis: Redis
+    queue: ArqRedis
     hints: Hints
     catalogues: Catalogues
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -75,6 +79,7 @@ def open_services(
         engine=engine,
         sessions=session_factory(engine),
         redis=redis,
+        queue=ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE),
         hints=Hints(redis),
         catalogues=Catalogues(),
         clock=clock,

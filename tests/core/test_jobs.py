@@ -5,9 +5,10 @@ from __future__ import annotations
 from arq import create_pool
 
 from core import exclusions
-from core.jobs import QUEUE, create_worker, redis_settings
+from core.jobs import create_worker, redis_settings
 from core.models import Channel
 from core.periods import Period
+from core.queue import QUEUE
 from core.services import Services
 from core.settings import Settings
 from tests.support.clock import Clock
