@@ -117,6 +117,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                 host=args.host,
                 port=args.port,
                 log_level=settings.log_level.lower(),
+                access_log=False,  # nser.access logs requests without query strings or tokens
             )
             return 0
         assert settings.database_url is not None
