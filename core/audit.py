@@ -114,21 +114,30 @@ async def append(
     )
 
 
+_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+_LOCK = select(func.pg_advisory_xact_lock(_LOCK_KEY))
+_HEAD = select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
+_INSERT = _TABLE.insert()
+
+
 def chain_pending(session: Session) -> None:
-    """``before_commit`` hook: link the session's pending entries to the chain and flush them."""
+    """``before_commit`` hook: link the session's pending entries to the chain and insert them.
+
+    Three statements, built once: take the chain lock, read the head (a new
+    statement, so it sees every chain that committed while we waited), insert.
+    """
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    session.exec(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
-    last = session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1))
-    prev_hash = last.first() or GENESIS
+    conn = session.connection()
+    conn.execute(_LOCK)
+    prev_hash = conn.execute(_HEAD).scalar() or GENESIS
+    rows = []
     for fields in pending:
-        entry = AuditEntry(
-            **fields, prev_hash=prev_hash, hash=entry_hash(**fields, prev_hash=prev_hash)
-        )
-        session.add(entry)
-        prev_hash = entry.hash
-    session.flush()
+        digest = entry_hash(**fields, prev_hash=prev_hash)
+        rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    conn.execute(_INSERT, rows)
 
 
 def drop_pending(session: Session, transaction: SessionTransaction) -> None:

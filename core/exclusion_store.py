@@ -1,55 +1,135 @@
-"""The statements behind :mod:`core.exclusions`, shaped for few database round trips.
+"""The statements behind :mod:`core.exclusions`, shaped for few round trips and little CPU.
 
 A self-exclusion is on the citizen's hot path (a USSD answer within seconds,
-under load), so each step here is one SQLAlchemy Core statement over the
-SQLModel tables, not the ORM's unit of work:
+under load), so each step is one SQLAlchemy Core statement over the SQLModel
+tables, built once at import with bind parameters (building a statement with a
+CTE costs more CPU than executing it), and rows come back as small frozen
+dataclasses rather than ORM instances:
 
 1. :func:`lock_subject`: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` creates
    the subject (and, being an uncommitted insert, holds it); an existing
    subject is then locked with ``SELECT … FOR UPDATE``.
-2. :func:`standing_under_lock`: the exclusion in force and whether this request
+2. :func:`standing_under_lock`: the active exclusion and whether this request
    key was already used, in one ``SELECT``.
-3. :func:`insert_exclusion` / :func:`lengthen`: the exclusion row and its event
-   in one statement (a data-modifying CTE).
+3. :func:`insert_exclusion` / :func:`change`: the exclusion row and its event
+   in one statement (data-modifying CTEs).
 
 The caller owns the transaction and its audit entries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from sqlalchemy import CTE, Select, and_, literal, select, update
+from sqlalchemy import (
+    DateTime,
+    Select,
+    String,
+    and_,
+    bindparam,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.selectable import CTE
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.codes import new_bst, new_reference
 from core.crypto import KeyRing
 from core.errors import IntegrityFailure
-from core.models import (
-    Channel,
-    EventType,
-    Exclusion,
-    ExclusionEvent,
-    ExclusionStatus,
-    Subject,
-)
+from core.models import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus, Subject
 from core.periods import Period
 from core.subjects import MSISDN_FIELD
 
 _ATTEMPTS = 5
-_SUBJECT = Subject.__table__  # type: ignore[attr-defined]
-_EXCLUSION = Exclusion.__table__  # type: ignore[attr-defined]
-_EVENT = ExclusionEvent.__table__  # type: ignore[attr-defined]
+SUBJECT = Subject.__table__  # type: ignore[attr-defined]
+EXCLUSION = Exclusion.__table__  # type: ignore[attr-defined]
+EVENT = ExclusionEvent.__table__  # type: ignore[attr-defined]
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+
+
+class _Row:
+    @classmethod
+    def of(cls, mapping: RowMapping, prefix: str = "") -> Self:
+        """The row from a result mapping (columns named ``<prefix><field>``)."""
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        return cls(**{name: mapping[prefix + name] for name in names})
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRow(_Row):
+    """A subject as the exclusion service needs it: id, BST and preferred language."""
+
+    id: int
+    bst: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionRow(_Row):
+    """One ``exclusion`` row (UTC timestamps; ``ends_at`` ``None`` = permanent)."""
+
+    id: int
+    subject_id: int
+    period: str
+    starts_at: datetime
+    ends_at: datetime | None
+    status: str
+    reference: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow(_Row):
+    """One ``exclusion_event`` row."""
+
+    id: int
+    exclusion_id: int
+    type: str
+    idempotency_key: str | None
+    period: str
+    ends_at: datetime | None
+    occurred_at: datetime
+
+
+def _columns(table: Any, row: type[_Row], prefix: str = "") -> list[Any]:
+    return [table.c[f.name].label(prefix + f.name) for f in fields(row)]  # type: ignore[arg-type]
+
+
+_SUBJECT_COLUMNS = [SUBJECT.c.id, SUBJECT.c.bst, SUBJECT.c.language]
+
+_INSERT_SUBJECT = (
+    insert(SUBJECT)
+    .values(
+        msisdn_sealed=bindparam("sealed"),
+        msisdn_bidx=bindparam("bidx"),
+        bst=bindparam("bst"),
+        language=bindparam("language"),
+        created_at=_NOW,
+        updated_at=_NOW,
+    )
+    .on_conflict_do_nothing()
+    .returning(*_SUBJECT_COLUMNS)
+)
+_LOCK_SUBJECT = (
+    select(*_SUBJECT_COLUMNS).where(SUBJECT.c.msisdn_bidx == bindparam("bidx")).with_for_update()
+)
+_SET_LANGUAGE = (
+    update(SUBJECT)
+    .where(SUBJECT.c.id == bindparam("subject_id"))
+    .values(language=bindparam("language"), updated_at=_NOW)
+)
 
 
 @dataclass(frozen=True)
 class LockedSubject:
     """The subject row, locked until the transaction ends; ``created`` if this call made it."""
 
-    subject: Subject
+    subject: SubjectRow
     created: bool
 
 
@@ -71,31 +151,21 @@ async def lock_subject(
     Raises:
         IntegrityFailure: no free BST after several random draws (never in practice).
     """
+    conn = await session.connection()
     for _attempt in range(_ATTEMPTS):
-        inserted = (
-            await (await session.connection()).execute(
-                insert(_SUBJECT)
-                .values(
-                    msisdn_sealed=keyring.seal(e164, field=MSISDN_FIELD),
-                    msisdn_bidx=bidx,
-                    bst=new_bst(),
-                    language=language,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(*_SUBJECT.c)
-            )
-        ).first()
+        params = {
+            "sealed": keyring.seal(e164, field=MSISDN_FIELD),
+            "bidx": bidx,
+            "bst": new_bst(),
+            "language": language,
+            "now": now,
+        }
+        inserted = (await conn.execute(_INSERT_SUBJECT, params)).first()
         if inserted is not None:
-            return LockedSubject(Subject(**inserted._mapping), created=True)
-        existing = (
-            await (await session.connection()).execute(
-                select(*_SUBJECT.c).where(_SUBJECT.c.msisdn_bidx == bidx).with_for_update()
-            )
-        ).first()
+            return LockedSubject(SubjectRow.of(inserted._mapping), created=True)
+        existing = (await conn.execute(_LOCK_SUBJECT, {"bidx": bidx})).first()
         if existing is not None:
-            return LockedSubject(Subject(**existing._mapping), created=False)
+            return LockedSubject(SubjectRow.of(existing._mapping), created=False)
         # Neither inserted nor found: the random BST collided; draw another.
     raise IntegrityFailure(f"no free BST after {_ATTEMPTS} draws")
 
@@ -104,18 +174,35 @@ async def set_language(
     session: AsyncSession, *, subject_id: int, language: str, now: datetime
 ) -> None:
     """Store the subject's preferred language (one ``UPDATE``; the caller audits it)."""
-    await (await session.connection()).execute(
-        update(_SUBJECT)
-        .where(_SUBJECT.c.id == subject_id)
-        .values(language=language, updated_at=now)
+    params = {"subject_id": subject_id, "language": language, "now": now}
+    await (await session.connection()).execute(_SET_LANGUAGE, params)
+
+
+_ONE = select(literal(1).label("one")).subquery()
+_STANDING = (
+    select(
+        select(literal(True))
+        .where(EVENT.c.idempotency_key == bindparam("request_key", type_=String))
+        .exists()
+        .label("key_used"),
+        *_columns(EXCLUSION, ExclusionRow),
     )
+    .select_from(_ONE)
+    .outerjoin(
+        EXCLUSION,
+        and_(
+            EXCLUSION.c.subject_id == bindparam("subject_id"),
+            EXCLUSION.c.status == ExclusionStatus.ACTIVE.value,
+        ),
+    )
+)
 
 
 @dataclass(frozen=True)
 class Standing:
     """Read under the subject lock: the active exclusion, and whether the key was used."""
 
-    active: Exclusion | None
+    active: ExclusionRow | None
     key_used: bool
 
 
@@ -123,34 +210,63 @@ async def standing_under_lock(
     session: AsyncSession, *, subject_id: int, request_key: str
 ) -> Standing:
     """The subject's active exclusion (in force or awaiting expiry) and the key's use, one query."""
-    used = (
-        select(literal(True))
-        .where(_EVENT.c.idempotency_key == request_key)
-        .exists()
-        .label("key_used")
-    )
-    one = select(literal(1).label("one")).subquery()
-    row = (
-        await (await session.connection()).execute(
-            select(used, *_EXCLUSION.c)
-            .select_from(one)
-            .outerjoin(
-                _EXCLUSION,
-                and_(
-                    _EXCLUSION.c.subject_id == subject_id,
-                    _EXCLUSION.c.status == ExclusionStatus.ACTIVE.value,
-                ),
-            )
+    params = {"subject_id": subject_id, "request_key": request_key}
+    row = (await (await session.connection()).execute(_STANDING, params)).one()
+    active = ExclusionRow.of(row._mapping) if row.id is not None else None
+    return Standing(active=active, key_used=bool(row.key_used))
+
+
+def _with_event(source: CTE) -> Select[Any]:
+    """``WITH source, recorded AS (INSERT event …) SELECT`` both rows: one round trip.
+
+    The event takes ``:event_type``, ``:event_key`` and ``:now``; the exclusion's
+    columns come back prefixed ``x_``.
+    """
+    recorded = (
+        insert(EVENT)
+        .from_select(
+            ["exclusion_id", "period", "ends_at", "type", "idempotency_key", "occurred_at"],
+            select(
+                source.c.id,
+                source.c.period,
+                source.c.ends_at,
+                bindparam("event_type", type_=String),
+                bindparam("event_key", type_=String),
+                _NOW,
+            ),
         )
-    ).one()
-    mapping = dict(row._mapping)
-    key_used = bool(mapping.pop("key_used"))
-    active = Exclusion(**mapping) if mapping["id"] is not None else None
-    return Standing(active=active, key_used=key_used)
+        .returning(*EVENT.c)
+        .cte("recorded")
+    )
+    exclusion = [source.c[f.name].label(f"x_{f.name}") for f in fields(ExclusionRow)]
+    return select(*recorded.c, *exclusion).join_from(
+        recorded, source, recorded.c.exclusion_id == source.c.id
+    )
 
 
-def _event_values(*, type_: EventType, request_key: str | None, now: datetime) -> dict[str, object]:
-    return {"type": type_.value, "idempotency_key": request_key, "occurred_at": now}
+_INSERT_EXCLUSION = _with_event(
+    insert(EXCLUSION)
+    .values(
+        subject_id=bindparam("subject_id"),
+        period=bindparam("period"),
+        starts_at=_NOW,
+        ends_at=bindparam("ends_at", type_=DateTime(timezone=True)),
+        status=ExclusionStatus.ACTIVE.value,
+        reference=bindparam("reference"),
+        channel=bindparam("channel"),
+        idempotency_key=bindparam("event_key", type_=String),
+        created_at=_NOW,
+        updated_at=_NOW,
+    )
+    # A reference collision inserts nothing; another reference is drawn.
+    .on_conflict_do_nothing(index_elements=["reference"])
+    .returning(*EXCLUSION.c)
+    .cte("made")
+)
+
+
+def _rows(mapping: RowMapping) -> tuple[ExclusionRow, EventRow]:
+    return ExclusionRow.of(mapping, "x_"), EventRow.of(mapping)
 
 
 async def insert_exclusion(
@@ -162,89 +278,156 @@ async def insert_exclusion(
     channel: Channel,
     request_key: str,
     now: datetime,
-) -> tuple[Exclusion, ExclusionEvent]:
+) -> tuple[ExclusionRow, EventRow]:
     """Insert an active exclusion and its ``exclusion.created`` event, in one statement.
 
     Raises:
         IntegrityFailure: no free reference after several random draws.
     """
+    conn = await session.connection()
     for _attempt in range(_ATTEMPTS):
-        made = (
-            insert(_EXCLUSION)
-            .values(
-                subject_id=subject_id,
-                period=period.value,
-                starts_at=now,
-                ends_at=ends_at,
-                status=ExclusionStatus.ACTIVE.value,
-                reference=new_reference(),
-                channel=channel.value,
-                idempotency_key=request_key,
-                created_at=now,
-                updated_at=now,
-            )
-            # A reference collision inserts nothing; another reference is drawn.
-            .on_conflict_do_nothing(index_elements=["reference"])
-            .returning(*_EXCLUSION.c)
-            .cte("made")
-        )
-        event = _event_values(type_=EventType.CREATED, request_key=request_key, now=now)
-        row = (await (await session.connection()).execute(_with_event(made, event))).first()
+        params = {
+            "subject_id": subject_id,
+            "period": period.value,
+            "ends_at": ends_at,
+            "reference": new_reference(),
+            "channel": channel.value,
+            "event_type": EventType.CREATED.value,
+            "event_key": request_key,
+            "now": now,
+        }
+        row = (await conn.execute(_INSERT_EXCLUSION, params)).first()
         if row is not None:
-            return _split(row._mapping)
+            return _rows(row._mapping)
     raise IntegrityFailure(f"no free reference after {_ATTEMPTS} draws")
 
 
-async def change(
+def _change(**values: Any) -> Select[Any]:
+    return _with_event(
+        update(EXCLUSION)
+        .where(EXCLUSION.c.id == bindparam("exclusion_id"))
+        .values(**values, updated_at=_NOW)
+        .returning(*EXCLUSION.c)
+        .cte("changed")
+    )
+
+
+_LENGTHEN = _change(
+    period=bindparam("period"), ends_at=bindparam("ends_at", type_=DateTime(timezone=True))
+)
+_SET_STATUS = _change(status=bindparam("status"))
+
+
+async def lengthen(
     session: AsyncSession,
     *,
     exclusion_id: int,
-    values: dict[str, object],
-    type_: EventType,
+    period: Period,
+    ends_at: datetime | None,
     request_key: str | None,
     now: datetime,
-) -> tuple[Exclusion, ExclusionEvent]:
-    """Update an exclusion (``values``, plus ``updated_at``) and record the event, in one statement.
+) -> tuple[ExclusionRow, EventRow]:
+    """Give an exclusion a new period and end, and record ``exclusion.extended``; one statement."""
+    params = {
+        "exclusion_id": exclusion_id,
+        "period": period.value,
+        "ends_at": ends_at,
+        "event_type": EventType.EXTENDED.value,
+        "event_key": request_key,
+        "now": now,
+    }
+    return _rows((await (await session.connection()).execute(_LENGTHEN, params)).one()._mapping)
 
-    Used to lengthen (new ``period``/``ends_at``) and to expire (``status``).
-    """
-    changed = (
-        update(_EXCLUSION)
-        .where(_EXCLUSION.c.id == exclusion_id)
-        .values(**values, updated_at=now)
-        .returning(*_EXCLUSION.c)
-        .cte("changed")
+
+async def set_status(
+    session: AsyncSession,
+    *,
+    exclusion_id: int,
+    status: ExclusionStatus,
+    type_: EventType,
+    now: datetime,
+) -> tuple[ExclusionRow, EventRow]:
+    """Move an exclusion to ``status`` and record event ``type_``; one statement."""
+    params = {
+        "exclusion_id": exclusion_id,
+        "status": status.value,
+        "event_type": type_.value,
+        "event_key": None,
+        "now": now,
+    }
+    return _rows((await (await session.connection()).execute(_SET_STATUS, params)).one()._mapping)
+
+
+_ACTIVE_BY_BIDX = (
+    select(*_columns(SUBJECT, SubjectRow, "s_"), *_columns(EXCLUSION, ExclusionRow))
+    .select_from(SUBJECT)
+    .outerjoin(
+        EXCLUSION,
+        and_(
+            EXCLUSION.c.subject_id == SUBJECT.c.id,
+            EXCLUSION.c.status == ExclusionStatus.ACTIVE.value,
+        ),
     )
-    event = _event_values(type_=type_, request_key=request_key, now=now)
-    row = (await (await session.connection()).execute(_with_event(changed, event))).one()
-    return _split(row._mapping)
+    .where(SUBJECT.c.msisdn_bidx == bindparam("bidx"))
+)
 
 
-def _with_event(source: CTE, event: dict[str, object]) -> Select[Any]:
-    """``WITH source, recorded AS (INSERT event …) SELECT`` both rows: one round trip.
+async def active_by_msisdn_index(
+    session: AsyncSession, *, bidx: str
+) -> tuple[SubjectRow | None, ExclusionRow | None]:
+    """The subject with MSISDN blind index ``bidx`` and its active exclusion; one query."""
+    row = (await (await session.connection()).execute(_ACTIVE_BY_BIDX, {"bidx": bidx})).first()
+    if row is None:
+        return None, None
+    mapping = row._mapping
+    subject = SubjectRow.of(mapping, "s_")
+    return subject, (ExclusionRow.of(mapping) if mapping["id"] is not None else None)
 
-    The exclusion's columns come back prefixed ``x_`` (see :func:`_split`).
-    """
-    recorded = (
-        insert(_EVENT)
-        .from_select(
-            ["exclusion_id", "period", "ends_at", *event],
-            select(
-                source.c.id,
-                source.c.period,
-                source.c.ends_at,
-                *(literal(value) for value in event.values()),
-            ),
-        )
-        .returning(*_EVENT.c)
-        .cte("recorded")
+
+_REPLAY = (
+    select(
+        *EVENT.c,
+        *_columns(EXCLUSION, ExclusionRow, "x_"),
+        *_columns(SUBJECT, SubjectRow, "s_"),
     )
-    return select(
-        *recorded.c, *(column.label(f"x_{column.name}") for column in source.c)
-    ).join_from(recorded, source, recorded.c.exclusion_id == source.c.id)
+    .join_from(EVENT, EXCLUSION, EXCLUSION.c.id == EVENT.c.exclusion_id)
+    .join(SUBJECT, SUBJECT.c.id == EXCLUSION.c.subject_id)
+    .where(EVENT.c.idempotency_key == bindparam("request_key", type_=String))
+)
 
 
-def _split(mapping: object) -> tuple[Exclusion, ExclusionEvent]:
-    values = dict(mapping)  # type: ignore[call-overload]
-    exclusion = Exclusion(**{key[2:]: values.pop(key) for key in list(values) if key[:2] == "x_"})
-    return exclusion, ExclusionEvent(**values)
+async def by_request_key(
+    session: AsyncSession, *, request_key: str
+) -> tuple[SubjectRow, ExclusionRow, EventRow] | None:
+    """The event recorded for ``request_key`` with its exclusion and subject, if any."""
+    params = {"request_key": request_key}
+    row = (await (await session.connection()).execute(_REPLAY, params)).first()
+    if row is None:
+        return None
+    exclusion, event = _rows(row._mapping)
+    return SubjectRow.of(row._mapping, "s_"), exclusion, event
+
+
+_DUE = (
+    select(*_columns(EXCLUSION, ExclusionRow), SUBJECT.c.bst.label("s_bst"))
+    .join_from(EXCLUSION, SUBJECT, SUBJECT.c.id == EXCLUSION.c.subject_id)
+    .where(
+        EXCLUSION.c.status == ExclusionStatus.ACTIVE.value,
+        EXCLUSION.c.ends_at.is_not(None),
+        EXCLUSION.c.ends_at <= _NOW,
+    )
+    .order_by(EXCLUSION.c.ends_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True, of=EXCLUSION)
+)
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, limit: int
+) -> list[tuple[ExclusionRow, str]]:
+    """Up to ``limit`` active exclusions past their end, each with its subject's BST.
+
+    Claimed ``FOR UPDATE SKIP LOCKED``, so several workers may claim at once.
+    """
+    result = await (await session.connection()).execute(_DUE, {"now": now, "limit": limit})
+    return [(ExclusionRow.of(row._mapping), row.s_bst) for row in result]

@@ -1,6 +1,6 @@
 """The exclusion service: create, extend, status and expiry.
 
-Rules (``shared/DESIGN.md``): an exclusion is irrevocable by the citizen before
+Rules (``docs/decisions.md``): an exclusion is irrevocable by the citizen before
 ``ends_at``; the citizen may only lengthen it. Creation and extension are
 idempotent on the channel request (``request_key``, e.g. ``ussd:<sessionId>``):
 a repeated request returns the first outcome and writes nothing. Every change
@@ -15,19 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.errors import AlreadyExcluded, ExclusionConflict, RequestKeyConflict
+from core.exclusion_store import EventRow, ExclusionRow, SubjectRow
 from core.i18n import LANGUAGES
 from core.identity import normalise_msisdn
-from core.models import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus, Subject
+from core.models import Channel, EventType, ExclusionStatus
 from core.periods import Period
-
-_REFERENCE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -39,9 +37,9 @@ class Outcome:
     extended since.
     """
 
-    subject: Subject
-    exclusion: Exclusion
-    event: ExclusionEvent
+    subject: SubjectRow
+    exclusion: ExclusionRow
+    event: EventRow
     replayed: bool
 
     @property
@@ -59,8 +57,8 @@ class Outcome:
 class Status:
     """A subject's current standing: ``exclusion`` is the one in force, if any."""
 
-    subject: Subject | None
-    exclusion: Exclusion | None
+    subject: SubjectRow | None
+    exclusion: ExclusionRow | None
 
     @property
     def excluded(self) -> bool:
@@ -68,14 +66,14 @@ class Status:
         return self.exclusion is not None
 
 
-def is_in_force(exclusion: Exclusion, *, now: datetime) -> bool:
+def is_in_force(exclusion: ExclusionRow, *, now: datetime) -> bool:
     """Active and not past its end (one past ``ends_at`` awaiting the expiry job is not)."""
     return exclusion.status == ExclusionStatus.ACTIVE and (
         exclusion.ends_at is None or exclusion.ends_at > now
     )
 
 
-def _snapshot(exclusion: Exclusion) -> dict[str, Any]:
+def _snapshot(exclusion: ExclusionRow) -> dict[str, Any]:
     return {
         "reference": exclusion.reference,
         "period": exclusion.period,
@@ -95,17 +93,10 @@ def later(new_end: datetime | None, old_end: datetime | None) -> bool:
 
 async def replay(session: AsyncSession, *, request_key: str) -> Outcome | None:
     """The outcome recorded for ``request_key``, or ``None`` if it never succeeded."""
-    row = (
-        await session.exec(
-            select(ExclusionEvent, Exclusion, Subject)
-            .join(Exclusion, col(Exclusion.id) == ExclusionEvent.exclusion_id)
-            .join(Subject, col(Subject.id) == Exclusion.subject_id)
-            .where(ExclusionEvent.idempotency_key == request_key)
-        )
-    ).first()
-    if row is None:
+    found = await store.by_request_key(session, request_key=request_key)
+    if found is None:
         return None
-    event, exclusion, subject = row
+    subject, exclusion, event = found
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=True)
 
 
@@ -116,24 +107,10 @@ async def status(session: AsyncSession, *, keyring: KeyRing, msisdn: str, now: d
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
     """
     bidx = subjects.msisdn_index(keyring, msisdn)
-    row = (
-        await session.exec(
-            select(Subject, Exclusion)
-            .outerjoin(
-                Exclusion,
-                (col(Exclusion.subject_id) == Subject.id)
-                & (col(Exclusion.status) == ExclusionStatus.ACTIVE.value),
-            )
-            .where(Subject.msisdn_bidx == bidx)
-        )
-    ).first()
-    if row is None:
-        return Status(subject=None, exclusion=None)
-    subject, active = row
-    in_force: Exclusion | None = active
-    if in_force is not None and not is_in_force(in_force, now=now):
-        in_force = None
-    return Status(subject=subject, exclusion=in_force)
+    subject, active = await store.active_by_msisdn_index(session, bidx=bidx)
+    if active is not None and not is_in_force(active, now=now):
+        active = None
+    return Status(subject=subject, exclusion=active)
 
 
 class Verdict(enum.StrEnum):
@@ -158,7 +135,7 @@ class Preview:
     reference: str | None
 
 
-def judge(current: Exclusion | None, *, period: Period, now: datetime) -> Preview:
+def judge(current: ExclusionRow | None, *, period: Period, now: datetime) -> Preview:
     """The rule every channel shows before confirming: create, extend, or already excluded.
 
     An exclusion can only be lengthened (:func:`later`); ``current`` is the
@@ -184,24 +161,17 @@ async def preview(
 
 
 async def _expire(
-    session: AsyncSession, *, exclusion: Exclusion, subject: Subject, actor: str, now: datetime
-) -> ExclusionEvent:
-    assert exclusion.id is not None
-    expired, event = await store.change(
+    session: AsyncSession, *, exclusion: ExclusionRow, bst: str, actor: str, now: datetime
+) -> EventRow:
+    expired, event = await store.set_status(
         session,
         exclusion_id=exclusion.id,
-        values={"status": ExclusionStatus.EXPIRED.value},
+        status=ExclusionStatus.EXPIRED,
         type_=EventType.EXPIRED,
-        request_key=None,
         now=now,
     )
     await _audit_event(
-        session,
-        exclusion=expired,
-        event=event,
-        subject=subject,
-        actor=actor,
-        before=_snapshot(exclusion),
+        session, exclusion=expired, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
     )
     return event
 
@@ -269,10 +239,9 @@ async def self_exclude(
     elif subject.language != language:
         await store.set_language(session, subject_id=subject.id, language=language, now=now)
         await _audit_language(session, subject=subject, language=language, actor=actor, now=now)
-        subject.language = language
     current = standing.active
     if current is not None and not is_in_force(current, now=now):
-        await _expire(session, exclusion=current, subject=subject, actor="system:expiry", now=now)
+        await _expire(session, exclusion=current, bst=subject.bst, actor="system:expiry", now=now)
         current = None
     verdict = judge(current, period=period, now=now)
     if verdict.verdict is Verdict.ALREADY:
@@ -292,22 +261,29 @@ async def self_exclude(
     else:
         assert current.id is not None
         before = _snapshot(current)
-        exclusion, event = await store.change(
+        exclusion, event = await store.lengthen(
             session,
             exclusion_id=current.id,
-            values={"period": period.value, "ends_at": verdict.new_end},
-            type_=EventType.EXTENDED,
+            period=period,
+            ends_at=verdict.new_end,
             request_key=request_key,
             now=now,
         )
     await _audit_event(
-        session, exclusion=exclusion, event=event, subject=subject, actor=actor, before=before
+        session, exclusion=exclusion, event=event, bst=subject.bst, actor=actor, before=before
     )
-    return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
+    if locked.created or subject.language == language:
+        return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
+    return Outcome(
+        subject=SubjectRow(subject.id, subject.bst, language),
+        exclusion=exclusion,
+        event=event,
+        replayed=False,
+    )
 
 
 async def _audit_language(
-    session: AsyncSession, *, subject: Subject, language: str, actor: str, now: datetime
+    session: AsyncSession, *, subject: SubjectRow, language: str, actor: str, now: datetime
 ) -> None:
     await audit.append(
         session,
@@ -324,9 +300,9 @@ async def _audit_language(
 async def _audit_event(
     session: AsyncSession,
     *,
-    exclusion: Exclusion,
-    event: ExclusionEvent,
-    subject: Subject,
+    exclusion: ExclusionRow,
+    event: EventRow,
+    bst: str,
     actor: str,
     before: dict[str, Any] | None,
 ) -> None:
@@ -335,7 +311,7 @@ async def _audit_event(
         actor=actor,
         action=event.type,
         entity=f"exclusion:{exclusion.id}",
-        subject=subject.bst,
+        subject=bst,
         before=before,
         after=_snapshot(exclusion),
         occurred_at=event.occurred_at,
@@ -345,17 +321,17 @@ async def _audit_event(
 async def extend(
     session: AsyncSession,
     *,
-    exclusion: Exclusion,
-    subject: Subject,
+    exclusion: ExclusionRow,
+    bst: str,
     period: Period,
     request_key: str,
     actor: str,
     now: datetime,
-) -> ExclusionEvent:
+) -> EventRow:
     """Lengthen ``exclusion`` so it ends ``period`` after ``now`` (``exclusion.extended``).
 
     The start stays; ``period`` becomes the one asked for. Callers should hold
-    the subject lock (as :func:`self_exclude` does).
+    the subject lock (as :func:`self_exclude` does); ``bst`` is the subject's.
 
     Raises:
         ExclusionConflict: the exclusion is not in force, or the new end would not
@@ -366,22 +342,16 @@ async def extend(
     new_end = periods.ends_at(period, starts_at=now)
     if not later(new_end, exclusion.ends_at):
         raise ExclusionConflict("an exclusion can only be lengthened")
-    assert exclusion.id is not None
-    extended, event = await store.change(
+    extended, event = await store.lengthen(
         session,
         exclusion_id=exclusion.id,
-        values={"period": period.value, "ends_at": new_end},
-        type_=EventType.EXTENDED,
+        period=period,
+        ends_at=new_end,
         request_key=request_key,
         now=now,
     )
     await _audit_event(
-        session,
-        exclusion=extended,
-        event=event,
-        subject=subject,
-        actor=actor,
-        before=_snapshot(exclusion),
+        session, exclusion=extended, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
     )
     return event
 
@@ -393,20 +363,7 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 500) 
     once. Each expiry is audited (``exclusion.expired``, actor ``system:expiry``).
     Returns how many were expired; the caller commits.
     """
-    rows = (
-        await session.exec(
-            select(Exclusion, Subject)
-            .join(Subject, col(Subject.id) == Exclusion.subject_id)
-            .where(
-                Exclusion.status == ExclusionStatus.ACTIVE.value,
-                col(Exclusion.ends_at).is_not(None),
-                col(Exclusion.ends_at) <= now,
-            )
-            .order_by(col(Exclusion.ends_at))
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=Exclusion)
-        )
-    ).all()
-    for exclusion, subject in rows:
-        await _expire(session, exclusion=exclusion, subject=subject, actor="system:expiry", now=now)
-    return len(rows)
+    due = await store.claim_due(session, now=now, limit=limit)
+    for exclusion, bst in due:
+        await _expire(session, exclusion=exclusion, bst=bst, actor="system:expiry", now=now)
+    return len(due)

@@ -96,7 +96,8 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 async def services(settings: Settings, clock: Clock) -> AsyncIterator[Services]:
     """Open services over an emptied database and Redis."""
     opened = open_services(settings, clock=clock, pool_size=5)
-    await empty_tables(opened.engine)
+    assert settings.database_url is not None
+    await empty_tables(settings.database_url)
     await opened.redis.flushdb()
     yield opened
     await opened.close()

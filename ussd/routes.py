@@ -27,10 +27,11 @@ from starlette.routing import Route
 
 from core import exclusions, subjects
 from core.errors import AlreadyExcluded, InvalidMsisdn, RequestKeyConflict
+from core.exclusion_store import ExclusionRow
 from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE, Gettext
 from core.identity import normalise_msisdn
-from core.models import Channel, Exclusion, UssdSessionEvent
+from core.models import Channel, UssdSessionEvent
 from core.services import Services
 from core.settings import Settings
 from gateway.guard import CallbackGuard
@@ -148,7 +149,7 @@ class UssdSession:
             )
         )
 
-    async def in_force(self) -> Exclusion | None:
+    async def in_force(self) -> ExclusionRow | None:
         """The caller's exclusion in force now, if any."""
         async with self.services.sessions() as db:
             status = await exclusions.status(

@@ -117,7 +117,7 @@ async def test_extend_refuses_shortening_directly(services: Services) -> None:
             await exclusions.extend(
                 db,
                 exclusion=created.exclusion,
-                subject=created.subject,
+                bst=created.subject.bst,
                 period=Period.ONE_YEAR,
                 request_key="shorter",
                 actor="citizen:test",
