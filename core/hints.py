@@ -72,6 +72,10 @@ class Hints:
         """``GET key``; ``None`` when absent or when Redis is unavailable."""
         return await self._call("get", lambda: self.redis.get(key))
 
+    async def getdel(self, key: str) -> bytes | None:
+        """``GETDEL key`` (read and remove at once); ``None`` when absent or unavailable."""
+        return await self._call("getdel", lambda: self.redis.getdel(key))
+
     async def set(self, key: str, value: str, *, ttl_seconds: int) -> None:
         """``SET key value EX ttl_seconds``; silently skipped when Redis is unavailable."""
         await self._call("set", lambda: self.redis.set(key, value, ex=ttl_seconds))

@@ -1,17 +1,23 @@
 """Redis hints that let a citizen resume a dropped USSD session.
 
-* ``nser:ussd:resume:<msisdn blind index>``: the path of the last session of
-  that caller that stopped mid-flow, its session id and language; expires after
-  ``NSER_USSD_RESUME_SECONDS``.
-* ``nser:ussd:offer:<sessionId>:<msisdn blind index>``: that a new session was
+* ``nser:ussd:resume:<msisdn blind index>``: the path of the caller's session
+  that stopped mid-flow, its session id and language; expires after
+  ``NSER_USSD_RESUME_SECONDS``. The next session's first request takes it
+  (``GETDEL``) and turns it into an offer.
+* ``nser:ussd:offer:<sessionId>:<msisdn blind index>``: that a session was
   offered to resume, and what; kept for the session's life so every replay of
-  the new session sees the same first screen. Keyed on the session *and* the
+  that session sees the same first screen. Keyed on the session *and* the
   caller, so a gateway that reuses a session id for another phone never shows
   that phone the first caller's offer.
 
 Only blind indexes appear in keys; no MSISDN is ever written to Redis. These
 are hints (:class:`core.hints.Hints`): with Redis down or frozen, resuming is
 simply not offered and every menu still works.
+
+Cost per menu step: a session's offer is decided by its first request and
+never changes, so once read it is remembered in process (:class:`OfferMemo`);
+the resume record is written only when the resumable path changes. A typical
+step therefore makes no Redis call at all.
 """
 
 from __future__ import annotations
@@ -33,12 +39,37 @@ class Offer:
     lang: str
 
 
+class OfferMemo:
+    """What each recent (session, caller) was offered, in process; at most ``size`` entries.
+
+    Safe to remember because an offer is decided once, on the session's first
+    request, before the gateway sends the next one. The oldest entries go first.
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._offers: dict[tuple[str, str], Offer | None] = {}
+
+    def get(self, key: tuple[str, str]) -> tuple[bool, Offer | None]:
+        """``(known, offer)`` for ``key``."""
+        if key in self._offers:
+            return True, self._offers[key]
+        return False, None
+
+    def put(self, key: tuple[str, str], offer: Offer | None) -> None:
+        """Remember ``offer`` (``None``: none was made) for ``key``."""
+        if len(self._offers) >= self._size:
+            del self._offers[next(iter(self._offers))]
+        self._offers[key] = offer
+
+
 class ResumeStore:
     """Reads and writes the resume hints described in the module docstring."""
 
-    def __init__(self, hints: Hints, *, resume_seconds: int) -> None:
+    def __init__(self, hints: Hints, *, resume_seconds: int, memo: OfferMemo) -> None:
         self._hints = hints
         self._resume_seconds = resume_seconds
+        self._memo = memo
 
     @staticmethod
     def _resume_key(bidx: str) -> str:
@@ -49,44 +80,59 @@ class ResumeStore:
         return f"nser:ussd:offer:{session_id}:{bidx}"
 
     async def offer_for(self, *, session_id: str, bidx: str, first_request: bool) -> Offer | None:
-        """The resume offer this session shows first, if any (one Redis read).
+        """The resume offer this session shows first, if any.
 
-        On the session's first request (empty ``text``) a fresh offer is made
-        when another session of this caller dropped mid-flow recently; later
-        requests read back what the first one decided.
+        On the session's first request (empty ``text``) an offer is made when
+        another session of this caller dropped mid-flow recently; later requests
+        read back what the first one decided (from the memo when this process
+        already knows).
         """
+        key = (session_id, bidx)
+        known, offer = self._memo.get(key)
+        if known:
+            return offer
         if not first_request:
             stored = await self._hints.get(self._offer_key(session_id, bidx))
-            if stored is None:
-                return None
-            data = json.loads(stored)
-            return Offer(path=tuple(data["path"]), lang=data["lang"])
-        if self._resume_seconds == 0:
-            return None
-        dropped = await self._hints.get(self._resume_key(bidx))
-        if dropped is None:
-            return None
-        data = json.loads(dropped)
-        if data["session"] == session_id:
+            offer = _decode(stored)
+            if self._hints.available:  # a Redis failure is not "no offer"
+                self._memo.put(key, offer)
+            return offer
+        dropped = await self._hints.getdel(self._resume_key(bidx)) if self._resume_seconds else None
+        data = json.loads(dropped) if dropped is not None else None
+        if data is None or data["session"] == session_id:
+            self._memo.put(key, None)
             return None
         offer = Offer(path=tuple(data["path"]), lang=data["lang"])
+        encoded = json.dumps({"path": list(offer.path), "lang": offer.lang})
         await self._hints.set(
-            self._offer_key(session_id, bidx),
-            json.dumps({"path": list(offer.path), "lang": offer.lang}),
-            ttl_seconds=_OFFER_SECONDS,
+            self._offer_key(session_id, bidx), encoded, ttl_seconds=_OFFER_SECONDS
         )
+        self._memo.put(key, offer)
         return offer
 
-    async def remember(self, *, session_id: str, bidx: str, state: State) -> None:
-        """After a continuing answer: keep a mid-flow state for resuming, or drop any record."""
-        if state.resumable and state.lang is not None and self._resume_seconds:
-            record = {"session": session_id, "path": list(state.path), "lang": state.lang}
+    async def record(
+        self, *, session_id: str, bidx: str, before: State, after: State, final: bool
+    ) -> None:
+        """Keep the resume hint in step with the session after an answer.
+
+        ``before`` is the state one input earlier; the hint is written only
+        when the resumable path changed: set while mid-flow, removed once the
+        session is no longer resumable or has ended.
+        """
+        resumable = after.resumable and not final and after.lang is not None
+        if resumable and self._resume_seconds:
+            if before.resumable and before.path == after.path:
+                return
+            record = {"session": session_id, "path": list(after.path), "lang": after.lang}
             await self._hints.set(
                 self._resume_key(bidx), json.dumps(record), ttl_seconds=self._resume_seconds
             )
-        else:
+        elif before.resumable:
             await self._hints.delete(self._resume_key(bidx))
 
-    async def finish(self, *, bidx: str) -> None:
-        """After a final answer: nothing is left to resume."""
-        await self._hints.delete(self._resume_key(bidx))
+
+def _decode(stored: bytes | None) -> Offer | None:
+    if stored is None:
+        return None
+    data = json.loads(stored)
+    return Offer(path=tuple(data["path"]), lang=data["lang"])

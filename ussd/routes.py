@@ -38,7 +38,7 @@ from gateway.guard import CallbackGuard
 from ussd import screens
 from ussd.callback import EndOfSession, SessionCallback
 from ussd.menu import LANGUAGE_CHOICES, Action, Screen, State, replay, split
-from ussd.resume import ResumeStore
+from ussd.resume import OfferMemo, ResumeStore
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,15 @@ def _guess_language(tokens: list[str]) -> str:
 class UssdSession:
     """Answers one session request: replays the menu and performs a terminal action."""
 
-    def __init__(self, services: Services, call: SessionCallback, msisdn: str) -> None:
+    def __init__(
+        self, services: Services, call: SessionCallback, msisdn: str, memo: OfferMemo
+    ) -> None:
         self.services = services
         self.call = call
         self.msisdn = msisdn
         self.bidx = services.keyring.blind_index(msisdn, field=subjects.MSISDN_FIELD)
         self.store = ResumeStore(
-            services.hints, resume_seconds=services.settings.ussd_resume_seconds
+            services.hints, resume_seconds=services.settings.ussd_resume_seconds, memo=memo
         )
 
     async def answer(self, tokens: list[str]) -> Reply:
@@ -94,21 +96,22 @@ class UssdSession:
         offer = await self.store.offer_for(
             session_id=self.call.session_id, bidx=self.bidx, first_request=not tokens
         )
-        state = replay(
-            tokens,
-            offer_resume=offer.path if offer else None,
-            lang=offer.lang if offer else None,
-        )
+        resume_path = offer.path if offer else None
+        resume_lang = offer.lang if offer else None
+        state = replay(tokens, offer_resume=resume_path, lang=resume_lang)
         lang = state.lang or DEFAULT_LANGUAGE
         _ = self.services.catalogues.gettext(lang)
         if state.action is None:
             reply = await self.screen(state, lang, _)
         else:
             reply = await self.act(state, lang, _)
-        if reply.final:
-            await self.store.finish(bidx=self.bidx)
-        else:
-            await self.store.remember(session_id=self.call.session_id, bidx=self.bidx, state=state)
+        await self.store.record(
+            session_id=self.call.session_id,
+            bidx=self.bidx,
+            before=replay(tokens[:-1], offer_resume=resume_path, lang=resume_lang),
+            after=state,
+            final=reply.final,
+        )
         return reply
 
     async def screen(self, state: State, lang: str, _: Gettext) -> Reply:
@@ -209,7 +212,7 @@ class UssdSession:
         )
 
 
-async def _respond(services: Services, call: SessionCallback) -> Reply:
+async def _respond(services: Services, call: SessionCallback, memo: OfferMemo) -> Reply:
     """The reply to a well-formed callback; every failure becomes a polite ``END``."""
     tokens = split(call.text)
     _ = services.catalogues.gettext(_guess_language(tokens))
@@ -221,7 +224,7 @@ async def _respond(services: Services, call: SessionCallback) -> Reply:
         return _end(screens.invalid_phone(_))
     try:
         async with asyncio.timeout(ANSWER_SECONDS):
-            return await UssdSession(services, call, msisdn).answer(tokens)
+            return await UssdSession(services, call, msisdn, memo).answer(tokens)
     except RequestKeyConflict:
         log.warning("USSD session %s: session id reused by another caller", call.session_id)
         return _end(screens.session_ended(_))
@@ -237,6 +240,7 @@ async def _respond(services: Services, call: SessionCallback) -> Reply:
 def routes(settings: Settings) -> list[Route]:
     """The USSD channel's routes, behind the callback guard built from ``settings``."""
     guard = CallbackGuard.from_settings(settings, channel="ussd")
+    memo = OfferMemo()
 
     def forbidden() -> Response:
         return PlainTextResponse("forbidden\n", status_code=403)
@@ -254,7 +258,7 @@ def routes(settings: Settings) -> list[Route]:
         if guard.refusal(request, path_token=token, service_code=call.service_code) is not None:
             return forbidden()
         services: Services = request.app.state.services
-        return PlainTextResponse((await _respond(services, call)).render())
+        return PlainTextResponse((await _respond(services, call, memo)).render())
 
     async def end_of_session(request: Request) -> Response:
         """``POST /ussd[/<token>]/events``: record the gateway's end-of-session notification.
