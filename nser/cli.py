@@ -13,22 +13,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import logging
 import secrets
+import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pydantic import ValidationError
 
 from core import audit
 from core.crypto import KEY_BYTES
-from core.embedded import start_embedded
+from core.embedded import EmbeddedServers, start_embedded
 from core.errors import NSERError
 from core.migrate import upgrade
 from core.services import open_services
 from core.settings import Settings
 
 log = logging.getLogger("nser")
+
+SERVES_HTTP = frozenset({"serve", "web"})
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,11 +83,44 @@ def _keys() -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM before the event loop runs: clean up as for Ctrl-C
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM meanwhile: stopping servers must not be cut short
+    (each of its waits is bounded)."""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_command(args: argparse.Namespace, settings: Settings, sock: socket.socket | None) -> int:
+    assert settings.database_url is not None
+    # Imported here: uvicorn, ARQ and the channels are not needed by the other commands.
+    from nser.runner import run_worker, serve
+
+    if args.command == "audit":
+        return asyncio.run(_verify(settings))
+    if args.command in {"migrate", "serve"}:
+        upgrade(settings.database_url)
+    if args.command == "worker":
+        asyncio.run(run_worker(settings))
+    elif sock is not None:
+        asyncio.run(serve(settings, sock, worker=args.command == "serve"))
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the exit code.
 
     Raises:
         NSERError: configuration errors propagate to :func:`main`, which prints them.
+        KeyboardInterrupt: SIGINT or SIGTERM before serving started (servers are stopped).
     """
     args = _parser().parse_args(argv)
     if args.command == "keys":
@@ -94,46 +133,35 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings, servers = start_embedded(settings)
+    sock = None
+    if args.command in SERVES_HTTP:
+        from nser.runner import bind
+
+        try:
+            sock = bind(args.host, args.port)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            print(f"nser: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+            return 1
+    signal.signal(signal.SIGTERM, _interrupt)
+    servers = EmbeddedServers()
     try:
-        if args.command == "migrate":
-            assert settings.database_url is not None
-            upgrade(settings.database_url)
-            return 0
-        if args.command == "audit":
-            return asyncio.run(_verify(settings))
-        if args.command == "worker":
-            from core.jobs import create_worker
-
-            create_worker(settings).run()
-            return 0
-        if args.command == "web":
-            import uvicorn
-
-            from nser.web import create_app
-
-            uvicorn.run(
-                create_app(settings),
-                host=args.host,
-                port=args.port,
-                log_level=settings.log_level.lower(),
-            )
-            return 0
-        assert settings.database_url is not None
-        upgrade(settings.database_url)
-        from nser.runner import serve_all
-
-        log.info("serving on http://%s:%d (USSD callback: POST /ussd)", args.host, args.port)
-        asyncio.run(serve_all(settings, host=args.host, port=args.port))
-        return 0
+        settings, servers = start_embedded(settings)
+        return _run_command(args, settings, sock)
     finally:
-        servers.stop()
+        with _signals_held():
+            servers.stop()
+        if sock is not None:
+            sock.close()
 
 
 def main() -> None:
     """Console entry point of ``nser``."""
     try:
-        sys.exit(run())
+        code = run()
     except (NSERError, ValidationError) as exc:
         print(f"nser: {exc}", file=sys.stderr)
-        sys.exit(2)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130  # interrupted while starting; whatever had started is stopped
+    sys.exit(code)
