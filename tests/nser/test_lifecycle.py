@@ -13,6 +13,9 @@ import pytest
 
 from tests.nser.conftest import Nser, RedisServer, bare_environment, processes_mentioning
 
+DEV = Path(__file__).resolve().parents[2] / "dev"
+
+
 WAITING = "SELECT count(*) FROM pg_locks WHERE relation = 'exclusion'::regclass AND NOT granted"
 
 
@@ -123,3 +126,24 @@ def test_restart_after_kill_9_reattaches_the_servers_and_later_stops_them(
     assert "started embedded PostgreSQL" in again.output()
     assert not processes_mentioning(str(data_dir))
     assert list(temp.iterdir()) == []  # no temp dirs left behind by any of the three
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
+def test_ctrl_c_on_dev_serve_exits_0_quietly(tmp_path: Path, run_nser: Callable[..., Nser]) -> None:
+    server = run_nser(
+        bare_environment(tmp_path / "data"), command=[str(DEV), "serve"], new_session=True
+    )
+    server.wait_healthy()
+    argv = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
+
+    os.killpg(server.process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
+    code = server.process.wait(timeout=60)
+
+    output = server.output()
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert "shutdown on SIGINT" in output
+    assert output.rstrip().endswith("INFO core.embedded: stopped embedded PostgreSQL")
+    # ./dev execs the server: the pid it started is the server's, with no uv in between.
+    assert any(arg.endswith(b"/bin/nser") for arg in argv), argv
+    assert not any(os.path.basename(arg) == b"uv" for arg in argv), argv
