@@ -13,52 +13,88 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import logging
 import secrets
+import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pydantic import ValidationError
 
 from core import audit
 from core.crypto import KEY_BYTES
-from core.embedded import start_embedded
+from core.db import create_engine, session_factory
+from core.embedded import EmbeddedServers, register_exists, start_embedded
 from core.errors import NSERError
 from core.migrate import upgrade
-from core.services import open_services
 from core.settings import Settings
 
 log = logging.getLogger("nser")
 
+#: Commands that may create a register in an empty data dir; the others refuse to.
+CREATES_REGISTER = frozenset({"serve", "web", "worker", "migrate"})
+#: Commands that use Redis; the others never start the embedded one.
+USES_REDIS = frozenset({"serve", "web", "worker"})
+SERVES_HTTP = frozenset({"serve", "web"})
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nser", description="National Self-Exclusion Register")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="migrate, then run web and worker together")
-    web = commands.add_parser("web", help="run the web process (production)")
+    formatter = argparse.ArgumentDefaultsHelpFormatter  # every option's help shows its default
+    parser = argparse.ArgumentParser(
+        prog="nser", description="National Self-Exclusion Register", formatter_class=formatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str,
+        summary: str,
+        within: argparse._SubParsersAction[argparse.ArgumentParser] = commands,
+    ) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = within.add_parser(
+            name, help=summary, description=summary, formatter_class=formatter
+        )
+        return sub
+
+    serve = command(
+        "serve",
+        "apply migrations, then run the web app and the worker in one process "
+        "(embedded PostgreSQL and Redis unless DATABASE_URL and REDIS_URL are set)",
+    )
+    web = command("web", "run the web process (production)")
     for sub in (serve, web):
-        sub.add_argument("--host", default="127.0.0.1")
-        sub.add_argument("--port", type=int, default=8000)
-    commands.add_parser("worker", help="run the ARQ worker (production)")
-    commands.add_parser("migrate", help="apply database migrations")
-    audit_cmd = commands.add_parser("audit", help="audit log tools")
-    audit_cmd.add_argument("action", choices=["verify"])
-    commands.add_parser("keys", help="print new NSER_ENCRYPTION_KEYS and NSER_INDEX_KEY values")
-    dial = commands.add_parser("dial", help="a terminal phone for the USSD service")
-    dial.add_argument("--url", default="http://127.0.0.1:8000")
-    dial.add_argument("--phone", default="+254712345678")
+        sub.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        sub.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    command("worker", "run the ARQ worker (production)")
+    command("migrate", "apply database migrations")
+    audit_cmd = command("audit", "audit log tools")
+    actions = audit_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    command(
+        "verify",
+        "walk the audit hash chain from its first entry; exit 1 at the first broken entry",
+        actions,
+    )
+    command("keys", "print new NSER_ENCRYPTION_KEYS and NSER_INDEX_KEY values")
+    dial = command("dial", "a terminal phone for the USSD service")
+    dial.add_argument(
+        "--url", default="http://127.0.0.1:8000", help="the web app, or its USSD callback URL"
+    )
+    dial.add_argument("--phone", default="+254712345678", help="the caller's number")
     dial.add_argument("--code", default="*384*7#", help="USSD service code dialled")
     dial.add_argument("--network", default="63902", help="network code (63902 = Safaricom)")
     return parser
 
 
-async def _verify(settings: Settings) -> int:
-    services = open_services(settings)
+async def _verify(database_url: str) -> int:
+    # Only the database: no Redis, no key file (the chain is verified without decrypting).
+    engine = create_engine(database_url, pool_size=1)
     try:
-        async with services.sessions() as db:
+        async with session_factory(engine)() as db:
             report = await audit.verify(db)
     finally:
-        await services.close()
+        await engine.dispose()
     if report.ok:
         print(f"audit chain OK: {report.checked} entries verified")
         return 0
@@ -77,11 +113,59 @@ def _keys() -> int:
     return 0
 
 
+class _AlembicChatter(logging.Filter):
+    """Drops the lines Alembic logs on every run; keeps the migrations it applies."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("Context impl", "Will assume"))
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic.runtime.migration").addFilter(_AlembicChatter())
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM before the event loop runs: clean up as for Ctrl-C
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM meanwhile: stopping servers must not be cut short
+    (each of its waits is bounded)."""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_command(args: argparse.Namespace, settings: Settings, sock: socket.socket | None) -> int:
+    assert settings.database_url is not None
+    # Imported here: uvicorn, ARQ and the channels are not needed by the other commands.
+    from nser.runner import run_worker, serve
+
+    if args.command == "audit":
+        return asyncio.run(_verify(settings.database_url))
+    if args.command in {"migrate", "serve"}:
+        upgrade(settings.database_url)
+    if args.command == "worker":
+        asyncio.run(run_worker(settings))
+    elif sock is not None:
+        asyncio.run(serve(settings, sock, worker=args.command == "serve"))
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the exit code.
 
     Raises:
         NSERError: configuration errors propagate to :func:`main`, which prints them.
+        pydantic.ValidationError: an environment variable has an invalid value (idem).
+        KeyboardInterrupt: SIGINT or SIGTERM before serving started (servers are stopped).
     """
     args = _parser().parse_args(argv)
     if args.command == "keys":
@@ -91,50 +175,61 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         return main_dial(args.url, args.phone, args.code, args.network)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings, servers = start_embedded(settings)
+    _configure_logging(settings.log_level)
+    if (
+        args.command not in CREATES_REGISTER
+        and settings.database_url is None
+        and not register_exists(settings.data_dir)
+    ):
+        print(
+            f"nser: no register in {settings.data_dir.resolve()}: run nser from the project "
+            "root, or set NSER_DATA_DIR or DATABASE_URL ('nser serve' creates one)",
+            file=sys.stderr,
+        )
+        return 2
+    sock = None
+    if args.command in SERVES_HTTP:
+        from nser.runner import bind
+
+        try:
+            sock = bind(args.host, args.port)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            print(f"nser: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+            return 1
+    signal.signal(signal.SIGTERM, _interrupt)
+    servers = EmbeddedServers()
     try:
-        if args.command == "migrate":
-            assert settings.database_url is not None
-            upgrade(settings.database_url)
-            return 0
-        if args.command == "audit":
-            return asyncio.run(_verify(settings))
-        if args.command == "worker":
-            from core.jobs import create_worker
-
-            create_worker(settings).run()
-            return 0
-        if args.command == "web":
-            import uvicorn
-
-            from nser.web import create_app
-
-            uvicorn.run(
-                create_app(settings),
-                host=args.host,
-                port=args.port,
-                log_level=settings.log_level.lower(),
-                access_log=False,  # nser.access logs requests without query strings or tokens
-            )
-            return 0
-        assert settings.database_url is not None
-        upgrade(settings.database_url)
-        from nser.runner import serve_all
-
-        log.info("serving on http://%s:%d (USSD callback: POST /ussd)", args.host, args.port)
-        asyncio.run(serve_all(settings, host=args.host, port=args.port))
-        return 0
+        settings, servers = start_embedded(settings, redis=args.command in USES_REDIS)
+        return _run_command(args, settings, sock)
     finally:
-        servers.stop()
+        with _signals_held():
+            servers.stop()
+        if sock is not None:
+            sock.close()
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line for a settings validation error, naming each variable and what it accepts."""
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        given = error.get("input")
+        shown = f" (got {given!r})" if isinstance(given, str) and "KEY" not in name else ""
+        parts.append(f"{name}: {error['msg']}{shown}")
+    return "invalid configuration: " + "; ".join(parts)
 
 
 def main() -> None:
     """Console entry point of ``nser``."""
     try:
-        sys.exit(run())
-    except (NSERError, ValidationError) as exc:
+        code = run()
+    except NSERError as exc:
         print(f"nser: {exc}", file=sys.stderr)
-        sys.exit(2)
+        code = 2
+    except ValidationError as exc:
+        print(f"nser: {_describe(exc)}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130  # interrupted while starting; whatever had started is stopped
+    sys.exit(code)

@@ -25,10 +25,14 @@ def dial(
     read: Callable[[str], str] = input,
     write: Callable[[str], None] = print,
 ) -> int:
-    """Run one USSD session against ``url`` (``http://127.0.0.1:8000``); returns an exit code."""
+    """Run one USSD session against ``url``; returns an exit code.
+
+    ``url`` is the web app (``http://127.0.0.1:8000``) or its callback URL
+    (``http://127.0.0.1:8000/ussd``, as ``nser serve`` prints it).
+    """
     session_id = f"ATUid_dial_{uuid.uuid4().hex[:16]}"
     inputs: list[str] = []
-    base = url.rstrip("/")
+    base = url.rstrip("/").removesuffix("/ussd")
     with httpx.Client(timeout=15) as client:
         while True:
             form = {
