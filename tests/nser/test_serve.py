@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from nser.dial import dial
 from tests.nser.conftest import Nser, bare_environment
 
@@ -55,6 +57,9 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(
             == 0
         )
         assert shown == ["Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English", "[hung up]"]
+        # Regression: a number in a query string reached the access log in clear.
+        probe = httpx.get(f"{url}/ussd", params={"phoneNumber": "+254712345678"}, timeout=5)
+        assert probe.status_code == 405
     finally:
         assert server.stop(signal.SIGTERM) == 0
 
@@ -66,6 +71,7 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(
     )
     assert b"Context impl" not in log_text
     assert b"Traceback" not in log_text
+    assert b"GET /ussd 405" in log_text  # logged, without its query string
     assert (data_dir / "keys.json").stat().st_mode & 0o777 == 0o600
     verify = subprocess.run(
         [sys.executable, "-m", "nser", "audit", "verify"],
