@@ -1,7 +1,7 @@
-"""Background jobs and the ARQ worker that runs them.
+"""Background jobs of the domain (the ARQ worker that runs them is wired in ``nser.worker``).
 
-The worker is configured in one place, :func:`create_worker`, from the same
-settings object as the web app. Jobs:
+Each job takes ARQ's ``ctx`` with ``ctx["services"]`` (:class:`core.services.Services`).
+Jobs:
 
 * ``expire_exclusions`` (cron, every ``NSER_EXPIRY_INTERVAL_MINUTES`` and at
   start-up): moves exclusions past ``ends_at`` to expired, audited. Claims rows
@@ -13,14 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq import cron
-from arq.connections import RedisSettings
-from arq.worker import Worker
-
 from core import exclusions
-from core.queue import QUEUE
-from core.services import Services, open_services
-from core.settings import Settings
+from core.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +26,7 @@ async def expire_exclusions(ctx: dict[str, Any]) -> int:
     services: Services = ctx["services"]
     total = 0
     while True:
-        async with services.sessions() as db:
+        async with services.db() as db:
             count = await exclusions.expire_due(db, now=services.clock(), limit=EXPIRY_BATCH)
             await db.commit()
         total += count
@@ -41,59 +35,3 @@ async def expire_exclusions(ctx: dict[str, Any]) -> int:
     if total:
         log.info("expired %d exclusions", total)
     return total
-
-
-def redis_settings(settings: Settings) -> RedisSettings:
-    """ARQ's connection settings from ``REDIS_URL`` (``redis://``, ``rediss://`` or ``unix://``).
-
-    Raises:
-        ValueError: ``REDIS_URL`` is not resolved yet.
-    """
-    if settings.redis_url is None:
-        raise ValueError("REDIS_URL must be resolved before the worker starts")
-    return RedisSettings.from_dsn(settings.redis_url)
-
-
-def create_worker(
-    settings: Settings,
-    *,
-    services: Services | None = None,
-    burst: bool = False,
-    handle_signals: bool = True,
-) -> Worker:
-    """An ARQ worker for NSER's jobs.
-
-    Given ``services`` (tests, ``nser serve``), jobs use them and the caller
-    closes them; otherwise the worker opens its own at start-up and closes them
-    at shutdown.
-    """
-    interval = settings.expiry_interval_minutes
-
-    async def startup(ctx: dict[str, Any]) -> None:
-        ctx["services"] = services or open_services(settings)
-
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        if services is None and "services" in ctx:
-            await ctx["services"].close()
-
-    return Worker(
-        functions=[expire_exclusions],
-        cron_jobs=[
-            cron(
-                expire_exclusions,
-                # A name of its own: sharing the function's name would replace the
-                # on-demand job's settings (kept result) with the cron's.
-                name="cron:expire_exclusions",
-                minute=set(range(0, 60, interval)),
-                second=0,
-                run_at_startup=True,
-                unique=True,
-            )
-        ],
-        queue_name=QUEUE,
-        redis_settings=redis_settings(settings),
-        on_startup=startup,
-        on_shutdown=shutdown,
-        burst=burst,
-        handle_signals=handle_signals,
-    )

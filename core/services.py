@@ -6,9 +6,10 @@ close it at shutdown; nothing is created at import time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -22,6 +23,24 @@ from core.i18n import Catalogues
 from core.keys import load_keyring
 from core.queue import QUEUE
 from core.settings import Settings
+
+#: Where the composition root puts the process's :class:`Services` in each request's ASGI scope.
+SCOPE_KEY = "nser.services"
+
+
+def services_in(scope: Mapping[str, Any]) -> Services:
+    """The :class:`Services` of the process serving this request (one accessor for every channel).
+
+    Read from the ASGI scope, which a mounted sub-app shares with its parent
+    (``request.app.state`` would be the sub-app's own).
+
+    Raises:
+        ConfigurationError: the app was not built by ``nser.web.create_app``.
+    """
+    services = scope.get(SCOPE_KEY)
+    if not isinstance(services, Services):
+        raise ConfigurationError("no services in the request scope (use nser.web.create_app)")
+    return services
 
 
 def utc_now() -> datetime:
@@ -42,7 +61,7 @@ class Services:
     settings: Settings
     keyring: KeyRing
     engine: AsyncEngine
-    sessions: SessionFactory
+    db: SessionFactory
     redis: Redis
     queue: ArqRedis
     hints: Hints
@@ -77,7 +96,7 @@ def open_services(
         settings=settings,
         keyring=load_keyring(settings),
         engine=engine,
-        sessions=session_factory(engine),
+        db=session_factory(engine),
         redis=redis,
         queue=ArqRedis(connection_pool=redis.connection_pool, default_queue_name=QUEUE),
         hints=Hints(redis),

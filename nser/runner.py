@@ -22,11 +22,11 @@ import uvicorn
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
-from core.jobs import create_worker
 from core.services import Services, open_services
 from core.settings import Settings
 from nser.supervisor import WorkerSupervisor
 from nser.web import create_app
+from nser.worker import create_worker
 
 log = logging.getLogger(__name__)
 

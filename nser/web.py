@@ -1,4 +1,4 @@
-"""The Starlette application: channel routes, health check and error mapping."""
+"""The web app: the health check, and each channel's sub-app with its own error convention."""
 
 from __future__ import annotations
 
@@ -10,17 +10,16 @@ from contextlib import asynccontextmanager
 from sqlalchemy import literal
 from sqlmodel import select
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.errors import InvalidInput
-from core.services import Services, open_services
+from core.services import SCOPE_KEY, Services, open_services, services_in
 from core.settings import Settings
 from gateway.guard import path_redactor
 from nser.accesslog import AccessLog
-from ussd.routes import routes as ussd_routes
+from ussd import app as ussd_app
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ async def _probe(check: Awaitable[object]) -> str:
 
 
 async def _database(services: Services) -> None:
-    async with services.sessions() as db:
+    async with services.db() as db:
         await db.exec(select(literal(1)))
 
 
@@ -58,7 +57,7 @@ async def healthz(request: Request) -> Response:
     Checks ``database`` and ``redis`` (each given 1.5 s), and ``worker`` in a
     process that runs one (``nser serve``): ``{"status": "ok", "database": "ok", ...}``.
     """
-    services: Services = request.app.state.services
+    services = services_in(request.scope)
     database, redis = await asyncio.gather(_probe(_database(services)), _probe(_redis(services)))
     checks = {"database": database, "redis": redis}
     worker_health: WorkerHealth | None = request.app.state.worker_health
@@ -71,9 +70,29 @@ async def healthz(request: Request) -> Response:
     )
 
 
-async def invalid_input(request: Request, exc: Exception) -> Response:
-    """Map :class:`core.errors.InvalidInput` to ``400`` with a plain-text reason."""
-    return PlainTextResponse(f"{exc}\n", status_code=400)
+class Channels:
+    """ASGI dispatch by path prefix: each channel's sub-app gets its requests with full paths.
+
+    A request whose path is a channel's prefix or lies under it (``/ussd``,
+    ``/ussd/events``) goes to that channel's app, which keeps its own routes and
+    error convention; everything else, and the lifespan, goes to ``root``.
+    Unlike a Starlette ``Mount``, the bare prefix is served as it is (the gateway
+    posts to ``/ussd``, which a mount would redirect to ``/ussd/``).
+    """
+
+    def __init__(self, root: ASGIApp, channels: dict[str, ASGIApp]) -> None:
+        self.root = root
+        self.channels = channels
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hand the request to the channel that owns its path, else to ``root``."""
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            for prefix, app in self.channels.items():
+                if path == prefix or path.startswith(prefix + "/"):
+                    await app(scope, receive, send)
+                    return
+        await self.root(scope, receive, send)
 
 
 def create_app(
@@ -81,14 +100,17 @@ def create_app(
     *,
     services: Services | None = None,
     worker_health: WorkerHealth | None = None,
-) -> Starlette:
-    """The NSER web app.
+) -> ASGIApp:
+    """The NSER web app: ``/healthz`` and every channel's sub-app, behind the access log.
 
     ``settings`` must have both URLs resolved. Given ``services`` (tests, the
     ``nser serve`` runner), the app uses them and leaves closing to the caller;
-    otherwise it opens its own at startup and closes them at shutdown. Given
-    ``worker_health`` (a process that also runs the worker), ``/healthz`` reports it.
+    otherwise it opens its own at startup and closes them at shutdown. Either
+    way each request carries them in its scope (:func:`core.services.services_in`).
+    Given ``worker_health`` (a process that also runs the worker), ``/healthz``
+    reports it.
     """
+    current: dict[str, Services | None] = {"services": services}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -96,19 +118,19 @@ def create_app(
             yield
             return
         own = open_services(settings)
-        app.state.services = own
+        current["services"] = own
         try:
             yield
         finally:
             await own.close()
 
-    app = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *ussd_routes(settings)],
-        exception_handlers={InvalidInput: invalid_input},
-        middleware=[Middleware(AccessLog, redact=path_redactor(settings))],
-        lifespan=lifespan,
-    )
-    app.state.worker_health = worker_health
-    if services is not None:
-        app.state.services = services
-    return app
+    root = Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
+    root.state.worker_health = worker_health
+    channels = Channels(root, {ussd_app.PREFIX: ussd_app.create_app(settings)})
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[SCOPE_KEY] = current["services"]
+        await channels(scope, receive, send)
+
+    return AccessLog(app, redact=path_redactor(settings))

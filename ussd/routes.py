@@ -31,8 +31,8 @@ from core.exclusion_store import ExclusionRow
 from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE, Gettext
 from core.identity import normalise_msisdn
-from core.models import Channel, UssdSessionEvent
-from core.services import Services
+from core.models import Channel, UssdDialogueEnd
+from core.services import Services, services_in
 from core.settings import Settings
 from gateway.guard import CallbackGuard
 from ussd import screens
@@ -73,8 +73,11 @@ def _guess_language(tokens: list[str]) -> str:
     return LANGUAGE_CHOICES.get(tokens[0], DEFAULT_LANGUAGE) if tokens else DEFAULT_LANGUAGE
 
 
-class UssdSession:
-    """Answers one session request: replays the menu and performs a terminal action."""
+class UssdDialogue:
+    """One USSD dialogue step (the gateway calls it a session; here a session is the database's).
+
+    Replays the menu over the inputs so far and performs a terminal action.
+    """
 
     def __init__(
         self, services: Services, call: SessionCallback, msisdn: str, memo: OfferMemo
@@ -126,7 +129,7 @@ class UssdSession:
             return _con(screens.period(_, error=state.error))
         period = state.stack[-1].period
         assert period is not None
-        async with self.services.sessions() as db:
+        async with self.services.db() as db:
             ahead = await exclusions.preview(
                 db,
                 keyring=self.services.keyring,
@@ -154,7 +157,7 @@ class UssdSession:
 
     async def in_force(self) -> ExclusionRow | None:
         """The caller's exclusion in force now, if any."""
-        async with self.services.sessions() as db:
+        async with self.services.db() as db:
             status = await exclusions.status(
                 db,
                 keyring=self.services.keyring,
@@ -183,7 +186,7 @@ class UssdSession:
             )
         assert state.period is not None
         try:
-            async with self.services.sessions() as db:
+            async with self.services.db() as db:
                 outcome = await exclusions.self_exclude(
                     db,
                     keyring=self.services.keyring,
@@ -224,7 +227,7 @@ async def _respond(services: Services, call: SessionCallback, memo: OfferMemo) -
         return _end(screens.invalid_phone(_))
     try:
         async with asyncio.timeout(ANSWER_SECONDS):
-            return await UssdSession(services, call, msisdn, memo).answer(tokens)
+            return await UssdDialogue(services, call, msisdn, memo).answer(tokens)
     except RequestKeyConflict:
         log.warning("USSD session %s: session id reused by another caller", call.session_id)
         return _end(screens.session_ended(_))
@@ -257,7 +260,7 @@ def routes(settings: Settings) -> list[Route]:
         call = SessionCallback.parse(await request.form())
         if guard.refusal(request, path_token=token, service_code=call.service_code) is not None:
             return forbidden()
-        services: Services = request.app.state.services
+        services = services_in(request.scope)
         return PlainTextResponse((await _respond(services, call, memo)).render())
 
     async def end_of_session(request: Request) -> Response:
@@ -272,16 +275,16 @@ def routes(settings: Settings) -> list[Route]:
         note = EndOfSession.parse(await request.form())
         if guard.refusal(request, path_token=token, service_code=note.service_code) is not None:
             return forbidden()
-        services: Services = request.app.state.services
+        services = services_in(request.scope)
         bidx = None
         if note.phone_number:
             try:
                 bidx = subjects.msisdn_index(services.keyring, note.phone_number)
             except InvalidMsisdn:
                 bidx = None
-        async with services.sessions() as db:
+        async with services.db() as db:
             db.add(
-                UssdSessionEvent(
+                UssdDialogueEnd(
                     session_id=note.session_id,
                     service_code=note.service_code,
                     network_code=note.network_code,

@@ -7,7 +7,7 @@ from sqlmodel import SQLModel
 from core.models.audit import AuditEntry
 from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
 from core.models.subject import Subject
-from core.models.ussd import UssdSessionEvent
+from core.models.ussd import UssdDialogueEnd
 
 metadata = SQLModel.metadata
 
@@ -19,6 +19,6 @@ __all__ = [
     "ExclusionEvent",
     "ExclusionStatus",
     "Subject",
-    "UssdSessionEvent",
+    "UssdDialogueEnd",
     "metadata",
 ]

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from core.models.columns import timestamp, utcnow
 
 
-class UssdSessionEvent(SQLModel, table=True):
+class UssdDialogueEnd(SQLModel, table=True):
     """One end-of-session notification from Africa's Talking.
 
     Fields mirror the documented notification (``sessionId``, ``serviceCode``,

@@ -24,7 +24,7 @@ from tests.support.keys import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
 
 
 async def write_entries(services: Services, count: int) -> None:
-    async with services.sessions() as db:
+    async with services.db() as db:
         for n in range(count):
             await audit.append(
                 db,
@@ -40,7 +40,7 @@ async def write_entries(services: Services, count: int) -> None:
 
 
 async def verify(services: Services) -> audit.ChainReport:
-    async with services.sessions() as db:
+    async with services.db() as db:
         return await audit.verify(db, batch=3)
 
 
@@ -142,12 +142,12 @@ async def test_cli_audit_verify_passes_then_names_the_break(
 async def test_entries_of_a_rolled_back_transaction_never_join_the_chain(
     services: Services,
 ) -> None:
-    async with services.sessions() as db:
+    async with services.db() as db:
         await audit.append(db, actor="staff:test", action="test.lost", entity="thing:0")
         await db.rollback()
         await audit.append(db, actor="staff:test", action="test.kept", entity="thing:1")
         await db.commit()
-    async with services.sessions() as db:
+    async with services.db() as db:
         await audit.append(db, actor="staff:test", action="test.unfinished", entity="thing:2")
         # leaving the block closes the session without a commit
     async with services.engine.connect() as conn:
@@ -157,7 +157,7 @@ async def test_entries_of_a_rolled_back_transaction_never_join_the_chain(
 
 
 async def test_one_transaction_chains_its_entries_in_order(services: Services) -> None:
-    async with services.sessions() as db:
+    async with services.db() as db:
         for n in range(3):
             await audit.append(db, actor="staff:test", action=f"test.{n}", entity="thing")
         await db.commit()
@@ -178,7 +178,7 @@ async def test_append_refuses_a_session_that_would_not_chain_its_entries(
     async with plain() as db:
         with pytest.raises(ConfigurationError, match="session_factory"):
             await audit.append(db, actor="staff:test", action="test.entry", entity="thing:1")
-    async with services.sessions() as db:
+    async with services.db() as db:
         await audit.append(db, actor="staff:test", action="test.entry", entity="thing:1")
         await db.commit()
     assert len(await rows("audit_entry")) == 1
@@ -186,7 +186,7 @@ async def test_append_refuses_a_session_that_would_not_chain_its_entries(
 
 async def test_database_errors_never_show_statement_parameters(services: Services) -> None:
     secret = "a1b2c3d4e5f6-blind-index-of-someone"
-    async with services.sessions() as db:
+    async with services.db() as db:
         with pytest.raises(DBAPIError) as failed:
             # Fails after binding (division by zero), with the identifier as a parameter.
             await db.exec(select(literal(secret), text("1/0")))

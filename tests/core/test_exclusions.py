@@ -24,7 +24,7 @@ MSISDN = "+254712345678"
 async def exclude(
     services: Services, period: Period = Period.ONE_YEAR, key: str = "test:1", **extra: Any
 ) -> Outcome:
-    async with services.sessions() as db:
+    async with services.db() as db:
         outcome = await exclusions.self_exclude(
             db,
             keyring=services.keyring,
@@ -41,7 +41,7 @@ async def exclude(
 
 
 async def standing(services: Services, msisdn: str = MSISDN) -> exclusions.Status:
-    async with services.sessions() as db:
+    async with services.db() as db:
         return await exclusions.status(
             db, keyring=services.keyring, msisdn=msisdn, now=services.clock()
         )
@@ -112,7 +112,7 @@ async def test_extend_only_to_a_later_end(services: Services, clock: Clock) -> N
 
 async def test_extend_refuses_shortening_directly(services: Services) -> None:
     created = await exclude(services, Period.FIVE_YEARS)
-    async with services.sessions() as db:
+    async with services.db() as db:
         with pytest.raises(ExclusionConflict, match="only be lengthened"):
             await exclusions.extend(
                 db,
@@ -147,7 +147,7 @@ async def test_status_ends_at_ends_at_and_expiry_is_audited(
     assert (await standing(services)).excluded
     clock.now = created.ends_at
     assert not (await standing(services)).excluded
-    async with services.sessions() as db:
+    async with services.db() as db:
         assert await exclusions.expire_due(db, now=clock.now) == 1
         await db.commit()
     [exclusion] = await rows("exclusion")
@@ -189,7 +189,7 @@ async def test_language_preference_changes_are_audited(
 async def test_bad_msisdn_and_channel_are_refused(services: Services, rows: RowFetcher) -> None:
     with pytest.raises(InvalidMsisdn):
         await exclude(services, msisdn="0202222222")
-    async with services.sessions() as db:
+    async with services.db() as db:
         with pytest.raises(ValueError, match="not a valid Channel"):
             await exclusions.self_exclude(
                 db,
@@ -240,7 +240,7 @@ async def test_preview_says_what_confirming_would_do(
 ) -> None:
     if held is not None:
         created = await exclude(services, held, key="held")
-    async with services.sessions() as db:
+    async with services.db() as db:
         ahead = await exclusions.preview(
             db, keyring=services.keyring, msisdn=MSISDN, period=asked, now=services.clock()
         )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from arq import create_pool
 
 from core import exclusions
-from core.jobs import create_worker, redis_settings
 from core.models import Channel
 from core.periods import Period
 from core.queue import QUEUE
 from core.services import Services
 from core.settings import Settings
+from nser.worker import create_worker, redis_settings
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 
@@ -18,7 +18,7 @@ from tests.support.databases import RowFetcher
 async def test_worker_expires_due_exclusions_and_audits(
     services: Services, settings: Settings, clock: Clock, rows: RowFetcher
 ) -> None:
-    async with services.sessions() as db:
+    async with services.db() as db:
         for n, period in enumerate((Period.SIX_MONTHS, Period.ONE_YEAR, Period.PERMANENT)):
             await exclusions.self_exclude(
                 db,
@@ -56,5 +56,5 @@ async def test_worker_expires_due_exclusions_and_audits(
     assert events.count("exclusion.expired") == 2
 
     clock.advance(days=1)
-    async with services.sessions() as db:
+    async with services.db() as db:
         assert await exclusions.expire_due(db, now=clock.now) == 0

@@ -7,11 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import text
 
 from core import exclusions, queue
-from core.jobs import create_worker
 from core.models import Channel
 from core.periods import Period
 from core.services import Services, open_services
 from core.settings import Settings
+from nser.worker import create_worker
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 
@@ -23,7 +23,7 @@ async def queued(services: Services) -> list[str]:
 async def test_a_job_is_enqueued_after_commit_and_run_by_the_worker(
     services: Services, settings: Settings, clock: Clock, rows: RowFetcher
 ) -> None:
-    async with services.sessions() as db:
+    async with services.db() as db:
         await exclusions.self_exclude(
             db,
             keyring=services.keyring,
@@ -50,10 +50,10 @@ async def test_a_job_is_enqueued_after_commit_and_run_by_the_worker(
 
 
 async def test_a_rollback_or_a_failed_commit_enqueues_nothing(services: Services) -> None:
-    async with services.sessions() as db:
+    async with services.db() as db:
         await queue.later(db, "expire_exclusions", job_id="rolled-back")
         await db.rollback()
-    async with services.sessions() as db:
+    async with services.db() as db:
         await queue.later(db, "expire_exclusions", job_id="failed-commit")
         # A deferred constraint fails at COMMIT itself.
         await (await db.connection()).execute(
@@ -62,7 +62,7 @@ async def test_a_rollback_or_a_failed_commit_enqueues_nothing(services: Services
         await (await db.connection()).execute(text("INSERT INTO t VALUES (1), (1)"))
         with pytest.raises(IntegrityError):
             await queue.commit(db, services.queue)
-    async with services.sessions() as db:
+    async with services.db() as db:
         await (await db.connection()).execute(text("SELECT 1"))
         await queue.commit(db, services.queue)  # nothing left over from the failed one
     assert await queued(services) == []
@@ -75,7 +75,7 @@ async def test_redis_down_at_commit_keeps_the_commit_and_reports_the_job(
         settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}), clock=clock
     )
     try:
-        async with broken.sessions() as db:
+        async with broken.db() as db:
             await exclusions.self_exclude(
                 db,
                 keyring=broken.keyring,

@@ -98,7 +98,7 @@ async def test_full_session_stores_one_encrypted_audited_exclusion(
         "subject.created",
         "exclusion.created",
     ]
-    async with services.sessions() as db:
+    async with services.db() as db:
         assert (await audit.verify(db)).ok
 
 
