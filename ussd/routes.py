@@ -240,12 +240,43 @@ async def _respond(services: Services, call: SessionCallback, memo: OfferMemo) -
         return _end(screens.apology(_))
 
 
+async def _record_end(services: Services, note: EndOfSession) -> None:
+    """Store an end-of-session notification, the number only as its blind index."""
+    bidx = None
+    if note.phone_number:
+        try:
+            bidx = subjects.msisdn_index(services.keyring, note.phone_number)
+        except InvalidMsisdn:
+            bidx = None
+    async with services.db() as db:
+        db.add(
+            UssdDialogueEnd(
+                session_id=note.session_id,
+                service_code=note.service_code,
+                network_code=note.network_code,
+                msisdn_bidx=bidx,
+                status=note.status,
+                cost=note.cost,
+                duration_ms=note.duration_ms,
+                hops_count=note.hops_count,
+                error_message=note.error_message,
+                gateway_date=note.date,
+                received_at=services.clock(),
+            )
+        )
+        await db.commit()
+
+
 def routes(settings: Settings) -> list[Route]:
     """The USSD channel's routes, behind the callback guard built from ``settings``."""
     guard = CallbackGuard.from_settings(settings, channel="ussd")
     memo = OfferMemo()
 
-    def forbidden() -> Response:
+    def refused(request: Request, *, service_code: str | None = None) -> Response | None:
+        """``403`` when :mod:`gateway.guard` refuses this callback, else ``None``."""
+        token = request.path_params.get("token")
+        if guard.refusal(request, path_token=token, service_code=service_code) is None:
+            return None
         return PlainTextResponse("forbidden\n", status_code=403)
 
     async def session_callback(request: Request) -> Response:
@@ -254,12 +285,12 @@ def routes(settings: Settings) -> list[Route]:
         Raises:
             MalformedCallback: answered 400 by the app's exception handler.
         """
-        token = request.path_params.get("token")
-        if guard.refusal(request, path_token=token) is not None:
-            return forbidden()
+        # Checked before the body is read, and again with the service code it names.
+        if (refusal := refused(request)) is not None:
+            return refusal
         call = SessionCallback.parse(await request.form())
-        if guard.refusal(request, path_token=token, service_code=call.service_code) is not None:
-            return forbidden()
+        if (refusal := refused(request, service_code=call.service_code)) is not None:
+            return refusal
         services = services_in(request.scope)
         return PlainTextResponse((await _respond(services, call, memo)).render())
 
@@ -269,36 +300,12 @@ def routes(settings: Settings) -> list[Route]:
         Raises:
             MalformedCallback: answered 400 by the app's exception handler.
         """
-        token = request.path_params.get("token")
-        if guard.refusal(request, path_token=token) is not None:
-            return forbidden()
+        if (refusal := refused(request)) is not None:
+            return refusal
         note = EndOfSession.parse(await request.form())
-        if guard.refusal(request, path_token=token, service_code=note.service_code) is not None:
-            return forbidden()
-        services = services_in(request.scope)
-        bidx = None
-        if note.phone_number:
-            try:
-                bidx = subjects.msisdn_index(services.keyring, note.phone_number)
-            except InvalidMsisdn:
-                bidx = None
-        async with services.db() as db:
-            db.add(
-                UssdDialogueEnd(
-                    session_id=note.session_id,
-                    service_code=note.service_code,
-                    network_code=note.network_code,
-                    msisdn_bidx=bidx,
-                    status=note.status,
-                    cost=note.cost,
-                    duration_ms=note.duration_ms,
-                    hops_count=note.hops_count,
-                    error_message=note.error_message,
-                    gateway_date=note.date,
-                    received_at=services.clock(),
-                )
-            )
-            await db.commit()
+        if (refusal := refused(request, service_code=note.service_code)) is not None:
+            return refusal
+        await _record_end(services_in(request.scope), note)
         return PlainTextResponse("OK")
 
     return [

@@ -10,6 +10,7 @@ network blackhole looks like to a client: connections open, nothing answers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -33,15 +34,23 @@ class Process:
         root = psutil.Process(self.pid)
         return [root, *root.children(recursive=True)]
 
+    def _signal(self, signum: signal.Signals) -> None:
+        try:
+            tree = self._tree()
+        except psutil.NoSuchProcess:
+            return  # the server itself is gone: nothing to freeze or thaw
+        for proc in tree:
+            # A backend may exit between listing and signalling (a closed connection).
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signum)
+
     def freeze(self) -> None:
         """``SIGSTOP`` the server and every child."""
-        for proc in self._tree():
-            proc.send_signal(signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
         """``SIGCONT`` the server and every child."""
-        for proc in self._tree():
-            proc.send_signal(signal.SIGCONT)
+        self._signal(signal.SIGCONT)
 
     @contextmanager
     def frozen(self) -> Iterator[None]:
