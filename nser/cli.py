@@ -146,16 +146,16 @@ def _signals_held() -> Iterator[None]:
 def _run_command(args: argparse.Namespace, settings: Settings, sock: socket.socket | None) -> int:
     assert settings.database_url is not None
     # Imported here: uvicorn, ARQ and the channels are not needed by the other commands.
-    from nser.runner import run_worker, serve
+    from nser.runner import run, run_worker, serve
 
     if args.command == "audit":
         return asyncio.run(_verify(settings.database_url))
     if args.command in {"migrate", "serve"}:
         upgrade(settings.database_url)
     if args.command == "worker":
-        asyncio.run(run_worker(settings))
+        run(run_worker(settings))
     elif sock is not None:
-        asyncio.run(serve(settings, sock, worker=args.command == "serve"))
+        run(serve(settings, sock, worker=args.command == "serve"))
     return 0
 
 

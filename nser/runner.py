@@ -15,8 +15,8 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, TypeVar
 
 import uvicorn
 from arq.worker import Worker
@@ -29,6 +29,7 @@ from nser.web import create_app
 from nser.worker import create_worker
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -40,7 +41,10 @@ def bind(host: str, port: int) -> socket.socket:
         OSError: the address is in use, or cannot be assigned on this machine.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: accepted sockets inherit the protocol number, and the event
+    # loop sets TCP_NODELAY only on sockets that say they are TCP. Without it every
+    # keep-alive answer sent in two writes waits 40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         # Lets a restart bind at once while the last run's connections sit in TIME_WAIT;
         # a port with a live listener is still refused.
@@ -50,6 +54,16 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop (as ``uvicorn.run`` would), or asyncio's loop without it."""
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional (uvicorn[standard] brings it on Linux and macOS)
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def base_url(sock: socket.socket) -> str:
