@@ -239,6 +239,7 @@ async def self_exclude(
     elif subject.language != language:
         await store.set_language(session, subject_id=subject.id, language=language, now=now)
         await _audit_language(session, subject=subject, language=language, actor=actor, now=now)
+        subject = SubjectRow(subject.id, subject.bst, language)
     current = standing.active
     if current is not None and not is_in_force(current, now=now):
         await _expire(session, exclusion=current, bst=subject.bst, actor="system:expiry", now=now)
@@ -259,7 +260,6 @@ async def self_exclude(
         )
         before = None
     else:
-        assert current.id is not None
         before = _snapshot(current)
         exclusion, event = await store.lengthen(
             session,
@@ -272,14 +272,7 @@ async def self_exclude(
     await _audit_event(
         session, exclusion=exclusion, event=event, bst=subject.bst, actor=actor, before=before
     )
-    if locked.created or subject.language == language:
-        return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
-    return Outcome(
-        subject=SubjectRow(subject.id, subject.bst, language),
-        exclusion=exclusion,
-        event=event,
-        replayed=False,
-    )
+    return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
 
 
 async def _audit_language(

@@ -120,7 +120,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _guard_settings_parse(self) -> Settings:
-        token = self.callback_token.get_secret_value() if self.callback_token else None
+        token = self.path_token
         if token is not None and not re.fullmatch(r"[A-Za-z0-9._~-]{16,128}", token):
             raise ConfigurationError(
                 "NSER_CALLBACK_TOKEN must be 16 to 128 URL-safe characters (A-Z a-z 0-9 . _ ~ -)"
@@ -174,6 +174,11 @@ class Settings(BaseSettings):
                 )
             )
         return self
+
+    @property
+    def path_token(self) -> str | None:
+        """The callback path token in clear (``NSER_CALLBACK_TOKEN``), or ``None``."""
+        return self.callback_token.get_secret_value() if self.callback_token else None
 
     @property
     def callback_networks(self) -> tuple[Network, ...]:

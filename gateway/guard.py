@@ -53,15 +53,14 @@ class CallbackGuard:
     @classmethod
     def from_settings(cls, settings: Settings, *, channel: str) -> CallbackGuard:
         """The guard for ``channel`` (``ussd``, ``sms``); logs once when it checks nothing."""
-        token = settings.callback_token.get_secret_value() if settings.callback_token else None
         guard = cls(
             channel=channel,
-            token=token,
+            token=settings.path_token,
             networks=settings.callback_networks,
             proxies=settings.proxy_networks,
             service_codes=settings.service_codes,
         )
-        if token is None and not guard.networks:
+        if guard.token is None and not guard.networks:
             log.warning(
                 "%s callbacks are open to any caller (development): set NSER_CALLBACK_TOKEN "
                 "and/or NSER_CALLBACK_ALLOW before the gateway points here",
@@ -141,5 +140,5 @@ def redact_path(path: str, token: str | None) -> str:
 
 def path_redactor(settings: Settings) -> Callable[[str], str]:
     """A function that redacts the configured callback token from a path (for access logs)."""
-    token = settings.callback_token.get_secret_value() if settings.callback_token else None
+    token = settings.path_token
     return lambda path: redact_path(path, token)
