@@ -170,7 +170,7 @@ async def _expire(
         type_=EventType.EXPIRED,
         now=now,
     )
-    await _audit_event(
+    await _record_event(
         session, exclusion=expired, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
     )
     return event
@@ -269,7 +269,7 @@ async def self_exclude(
             request_key=request_key,
             now=now,
         )
-    await _audit_event(
+    await _record_event(
         session, exclusion=exclusion, event=event, bst=subject.bst, actor=actor, before=before
     )
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
@@ -290,7 +290,7 @@ async def _audit_language(
     )
 
 
-async def _audit_event(
+async def _record_event(
     session: AsyncSession,
     *,
     exclusion: ExclusionRow,
@@ -299,6 +299,13 @@ async def _audit_event(
     actor: str,
     before: dict[str, Any] | None,
 ) -> None:
+    """Everything that follows an exclusion event inside its own transaction.
+
+    The one place each event (created, extended, expired, later lifted) fans
+    out from: today its audit entry; the operators' outbox deliveries and the
+    citizen's confirmation SMS are written here too, so they commit or roll
+    back with the event itself.
+    """
     await audit.append(
         session,
         actor=actor,
@@ -343,7 +350,7 @@ async def extend(
         request_key=request_key,
         now=now,
     )
-    await _audit_event(
+    await _record_event(
         session, exclusion=extended, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
     )
     return event
