@@ -6,19 +6,41 @@ from sqlmodel import SQLModel
 
 from core.models.audit import AuditEntry
 from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
+from core.models.operator import (
+    ApiKey,
+    Delivery,
+    DeliveryStatus,
+    KeyMode,
+    Operator,
+    OperatorRequest,
+    OperatorStatus,
+    OperatorUsage,
+    Subscription,
+    WebhookSecret,
+)
 from core.models.subject import Subject
 from core.models.ussd import UssdDialogueEnd
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiKey",
     "AuditEntry",
     "Channel",
+    "Delivery",
+    "DeliveryStatus",
     "EventType",
     "Exclusion",
     "ExclusionEvent",
     "ExclusionStatus",
+    "KeyMode",
+    "Operator",
+    "OperatorRequest",
+    "OperatorStatus",
+    "OperatorUsage",
     "Subject",
+    "Subscription",
     "UssdDialogueEnd",
+    "WebhookSecret",
     "metadata",
 ]

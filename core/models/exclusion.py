@@ -83,9 +83,12 @@ class Exclusion(SQLModel, table=True):
 class ExclusionEvent(SQLModel, table=True):
     """Something that happened to an exclusion: created, extended, expired or lifted.
 
-    These rows are the source the operator outbox will fan out from. An event
+    These rows are the source the operator outbox fans out from. An event
     caused by a channel request carries that request's ``idempotency_key``
-    (unique), which makes extensions idempotent as creations are.
+    (unique), which makes extensions idempotent as creations are. ``txid`` is
+    the writing transaction's id (``pg_current_xact_id()``), so a reader can
+    tell which events may still appear below ids it has already seen (see
+    :mod:`core.register_cache`).
     """
 
     __tablename__ = "exclusion_event"
@@ -103,3 +106,12 @@ class ExclusionEvent(SQLModel, table=True):
     period: str = Field(max_length=10)
     ends_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     occurred_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
+    txid: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger,
+            nullable=False,
+            index=True,
+            server_default=text("(pg_current_xact_id()::text)::bigint"),
+        ),
+    )
