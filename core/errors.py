@@ -62,3 +62,11 @@ class RequestKeyConflict(NSERError):
 
 class IntegrityFailure(NSERError):
     """Stored data does not verify (an audit hash chain break, an undecryptable field)."""
+
+
+class NotFound(NSERError):
+    """The thing asked for does not exist (an operator, a key, a subscription)."""
+
+
+class OperatorConflict(NSERError):
+    """An operator change that clashes with what exists, e.g. a licence registered twice."""
