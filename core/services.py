@@ -6,6 +6,7 @@ close it at shutdown; nothing is created at import time.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.crypto import KeyRing
 from core.db import SessionFactory, create_engine, session_factory
+from core.desk import OperatorDesk
 from core.errors import ConfigurationError
 from core.hints import Hints
 from core.i18n import Catalogues
@@ -67,9 +69,36 @@ class Services:
     hints: Hints
     catalogues: Catalogues
     clock: Callable[[], datetime] = field(default=utc_now)
+    _desk: OperatorDesk | None = field(default=None, init=False, repr=False)
+    _desk_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    async def operator_desk(self) -> OperatorDesk:
+        """The operator API's in-process state, started on first use (see :mod:`core.desk`).
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError, OSError, TimeoutError: the first load failed
+                (the next call tries again).
+        """
+        if self._desk is not None:
+            return self._desk
+        async with self._desk_lock:
+            if self._desk is None:
+                desk = OperatorDesk.build(
+                    self.settings, engine=self.engine, db=self.db, redis=self.redis
+                )
+                try:
+                    await desk.start()
+                except BaseException:
+                    await desk.close()
+                    raise
+                self._desk = desk
+        return self._desk
 
     async def close(self) -> None:
-        """Release the database pool and the Redis connections."""
+        """Stop the operator desk, then release the database pool and the Redis connections."""
+        if self._desk is not None:
+            await self._desk.close()
+            self._desk = None
         await self.redis.aclose()
         await self.engine.dispose()
 

@@ -117,6 +117,25 @@ class Settings(BaseSettings):
         validation_alias="NSER_USSD_SERVICE_CODES",
         description="Comma-separated USSD service codes that are ours ('*384*7#'); empty = any.",
     )
+    api_rate: float = Field(
+        default=500.0,
+        gt=0,
+        validation_alias="NSER_API_RATE",
+        description="Operator API requests per second per key and per web process (bursts 2x).",
+    )
+    api_daily_distinct: int = Field(
+        default=1_000_000,
+        ge=1,
+        validation_alias="NSER_API_DAILY_DISTINCT",
+        description="Distinct identifiers an operator may look up per Nairobi day (sweep stop).",
+    )
+    register_refresh: float = Field(
+        default=0.25,
+        gt=0,
+        le=5,
+        validation_alias="NSER_REGISTER_REFRESH",
+        description="Seconds between refreshes of each web process's in-memory register.",
+    )
 
     @model_validator(mode="after")
     def _guard_settings_parse(self) -> Settings:

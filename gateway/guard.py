@@ -69,23 +69,12 @@ class CallbackGuard:
         return guard
 
     def client_address(self, request: Request) -> str | None:
-        """The caller's IP address, believing ``X-Forwarded-For`` only from trusted proxies."""
-        peer = request.client.host if request.client else None
-        if peer is None or not self._in(peer, self.proxies):
-            return peer
-        hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
-        for hop in reversed([peer, *filter(None, hops)]):
-            if not self._in(hop, self.proxies):
-                return hop
-        return peer
+        """The caller's IP address (see :func:`client_address`)."""
+        return client_address(request, self.proxies)
 
     @staticmethod
     def _in(address: str, networks: tuple[Network, ...]) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in networks)
+        return _within(address, networks)
 
     def refusal(
         self, request: Request, *, path_token: str | None, service_code: str | None = None
@@ -131,6 +120,31 @@ class CallbackGuard:
     def redact(self, path: str) -> str:
         """``path`` with the secret token replaced, for logs."""
         return redact_path(path, self.token)
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Request, proxies: tuple[Network, ...]) -> str | None:
+    """The caller's IP address, believing ``X-Forwarded-For`` only from trusted ``proxies``.
+
+    Walks the forwarded chain from the right and returns the first hop that is
+    not a trusted proxy (the right-most untrusted address, the only one a client
+    cannot forge); ``None`` when the transport gives no peer.
+    """
+    peer = request.client.host if request.client else None
+    if peer is None or not _within(peer, proxies):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
+    for hop in reversed([peer, *filter(None, hops)]):
+        if not _within(hop, proxies):
+            return hop
+    return peer
 
 
 def redact_path(path: str, token: str | None) -> str:

@@ -5,7 +5,8 @@ when ``DATABASE_URL``/``REDIS_URL`` are unset, migrations, web and worker);
 ``nser migrate``, ``nser web`` and ``nser worker`` are the production
 processes of the ``Procfile``; ``nser audit verify`` checks the audit chain;
 ``nser dial`` tries the USSD service by hand; ``nser keys`` prints fresh
-production key material.
+production key material; ``nser operator …`` manages operators
+(:mod:`nser.operator_cli`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.embedded import EmbeddedServers, register_exists, start_embedded
 from core.errors import NSERError
 from core.migrate import upgrade
 from core.settings import Settings
+from nser import operator_cli
 
 log = logging.getLogger("nser")
 
@@ -77,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         actions,
     )
     command("keys", "print new NSER_ENCRYPTION_KEYS and NSER_INDEX_KEY values")
+    operator_cli.add_commands(command)
     dial = command("dial", "a terminal phone for the USSD service")
     dial.add_argument(
         "--url", default="http://127.0.0.1:8000", help="the web app, or its USSD callback URL"
@@ -150,6 +153,8 @@ def _run_command(args: argparse.Namespace, settings: Settings, sock: socket.sock
 
     if args.command == "audit":
         return asyncio.run(_verify(settings.database_url))
+    if args.command == "operator":
+        return operator_cli.run(args, settings)
     if args.command in {"migrate", "serve"}:
         upgrade(settings.database_url)
     if args.command == "worker":

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api import app as api_app
 from core.services import SCOPE_KEY, Services, open_services, services_in
 from core.settings import Settings
 from gateway.guard import path_redactor
@@ -126,7 +127,13 @@ def create_app(
 
     root = Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
     root.state.worker_health = worker_health
-    channels = Channels(root, {ussd_app.PREFIX: ussd_app.create_app(settings)})
+    channels = Channels(
+        root,
+        {
+            ussd_app.PREFIX: ussd_app.create_app(settings),
+            api_app.PREFIX: api_app.create_app(settings),
+        },
+    )
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -1,0 +1,1 @@
+"""The operator API: a JSON sub-app under ``/v1/`` for licensed operators."""
