@@ -111,7 +111,7 @@ async def test_a_batch_over_1000_is_refused_whole(
 async def test_bad_input_gets_422_with_the_field(
     client: httpx.AsyncClient, operator: Registered
 ) -> None:
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"msisdn": "not a number"}, "msisdn"),
         ({"msisdn": "+442071838750"}, "msisdn"),  # a valid number, but not a Kenyan mobile
         ({"national_id": "12"}, "national_id"),
