@@ -6,7 +6,7 @@ import httpx
 from sqlmodel import select
 
 from core import operators
-from core.models import OperatorStatus, OperatorUsage
+from core.models import KeyMode, OperatorStatus, OperatorUsage
 from core.services import Services
 from tests.api.conftest import Registered, eventually, lookup, register
 from tests.support.databases import RowFetcher
@@ -38,7 +38,7 @@ async def test_a_revoked_key_stops_within_seconds_while_another_key_goes_on(
         second = await operators.create_key(
             db,
             operator_id=operator.id,
-            mode=operators.KeyMode.LIVE,
+            mode=KeyMode.LIVE,
             actor="test",
             now=services.clock(),
         )
