@@ -76,13 +76,14 @@ def _record(call: Caller, request: Request, kind: str, **counts: Any) -> None:
 async def lookup(request: Request) -> Response:
     """``POST /v1/lookups``: is this person excluded? (see :class:`api.schemas.Standing`)."""
     call = await caller(request)
-    person = await read_body(request, Person, LOOKUP_BODY)
     now = call.services.clock()
     _guard_quota(call, now)
     try:
+        person = await read_body(request, Person, LOOKUP_BODY)
         ids = _identify(call, person)
-    except FieldErrors:
-        _record(call, request, "lookup", items=1, excluded=0, status=422, now=now)
+    except (Problem, FieldErrors) as exc:
+        status = exc.status if isinstance(exc, Problem) else 422
+        _record(call, request, "lookup", items=1, excluded=0, status=status, now=now)
         raise
     standing = _standing(call, person, ids, now)
     _record(

@@ -25,7 +25,11 @@ class _Strict(BaseModel):
 class Person(_Strict):
     """One person, by MSISDN and/or national ID (at least one)."""
 
-    msisdn: str | None = _Identifier
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["msisdn"]}, {"required": ["national_id"]}]}
+    )
+
+    msisdn: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[+0-9 ().-]+$")
     national_id: str | None = _Identifier
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,10 @@ import pytest
 import redis
 
 from core.embedded.redis_server import server_binary
+from tests.support.ports import free_port
 
 #: The environment variables that select embedded servers and development keys when unset.
 CONFIGURATION = ("DATABASE_URL", "REDIS_URL", "NSER_ENCRYPTION_KEYS", "NSER_INDEX_KEY", "NSER_ENV")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bare_environment(data_dir: Path, **extra: str) -> dict[str, str]:
