@@ -172,7 +172,9 @@ def _initdb(pgdata: Path, bin_dir: Path, user: str | None) -> None:
         check=False,
     )
     if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        # The last line is often initdb's own clean-up; the cause is among the lines before.
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        reason = " | ".join(lines[-4:]) or f"exit status {result.returncode}, no output"
         raise ConfigurationError(f"initdb failed in {pgdata}: {reason}")
 
 
