@@ -57,14 +57,14 @@ def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> Asy
 
 
 class AuditedSession(Session):
-    """A session that chains its pending audit entries just before it commits.
+    """A session that inserts its pending audit entries just before it commits.
 
     It also drops the jobs recorded with :func:`core.queue.later` when its
     transaction ends without a commit.
     """
 
 
-event.listen(AuditedSession, "before_commit", audit.chain_pending)
+event.listen(AuditedSession, "before_commit", audit.insert_pending)
 event.listen(AuditedSession, "after_transaction_end", audit.drop_pending)
 event.listen(AuditedSession, "after_transaction_end", queue.drop_pending)
 

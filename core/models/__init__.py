@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from core.models.audit import AuditEntry
+from core.models.audit import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHash,
+    AuditLeaf,
+    AuditUnsequenced,
+)
 from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
 from core.models.subject import Subject
 from core.models.ussd import UssdDialogueEnd
@@ -12,7 +18,11 @@ from core.models.ussd import UssdDialogueEnd
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AuditCheckpoint",
     "AuditEntry",
+    "AuditHash",
+    "AuditLeaf",
+    "AuditUnsequenced",
     "Channel",
     "EventType",
     "Exclusion",
