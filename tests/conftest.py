@@ -56,9 +56,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def database_server(servers: Settings) -> str:
-    """URL of the PostgreSQL server the suite makes its databases on."""
-    assert servers.database_url is not None
-    return servers.database_url
+    """URL of the PostgreSQL server the suite makes its databases on, as a superuser."""
+    url = servers.database_owner_url or servers.database_url  # embedded: its superuser
+    assert url is not None
+    return url
 
 
 @pytest.fixture(scope="session")
