@@ -48,6 +48,8 @@ def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> Asy
         pool_pre_ping=True,
         pool_timeout=timeout,
         hide_parameters=True,
+        # Compact and sorted: the audit log hashes JSON columns as stored (core.audit.entries).
+        json_serializer=audit.canonical_json,
         connect_args={
             "timeout": timeout,
             "command_timeout": timeout,

@@ -10,6 +10,6 @@
 
 from __future__ import annotations
 
-from core.audit.entries import append, drop_pending, insert_pending
+from core.audit.entries import append, canonical_json, drop_pending, insert_pending
 
-__all__ = ["append", "drop_pending", "insert_pending"]
+__all__ = ["append", "canonical_json", "drop_pending", "insert_pending"]

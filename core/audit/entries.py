@@ -5,18 +5,21 @@ plain multi-row ``INSERT`` just before commit: no lock, no read of other
 entries. A trigger on the table queues each entry for the sequencer
 (:mod:`core.audit.sequencer`), which later gives it its place in the Merkle log.
 
-Leaf content (:func:`canonical`): the canonical JSON (sorted keys, no spaces,
-UTF-8, ``ensure_ascii`` off) of ``id``, ``occurred_at`` (UTC ISO 8601 with
-microseconds), ``actor``, ``action``, ``subject``, ``entity``, ``before`` and
-``after``. Its leaf hash is ``SHA-256(0x00 ‖ canonical)`` (RFC 9162).
+Leaf content (:func:`canonical`): a JSON object with sorted keys and no
+spaces (UTF-8, non-ASCII unescaped): ``action``, ``actor``, ``after``,
+``before``, ``entity``, ``id``, ``occurred_at`` (UTC ISO 8601 with
+microseconds), ``subject``. ``before`` and ``after`` are embedded exactly as
+the database stores them (the ``json`` type keeps its input text), which the
+engine writes in the same compact sorted form (:func:`canonical_json`), so
+verifying never re-parses them. Its leaf hash is ``SHA-256(0x00 ‖ canonical)``
+(RFC 9162).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -26,21 +29,49 @@ from core.audit.merkle import leaf_hash
 from core.errors import ConfigurationError
 from core.models import AuditEntry
 
-#: The fields a leaf covers, in no particular order (the JSON sorts them).
+#: The fields a leaf covers (``before``/``after`` as stored JSON text).
 CONTENT_FIELDS = ("id", "occurred_at", "actor", "action", "subject", "entity", "before", "after")
 _PENDING = "nser.audit.pending"
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 _INSERT = _TABLE.insert()
+_QUOTE: Any = json.encoder.encode_basestring  # the C speedup json.dumps uses for strings
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+_LEAF = (
+    '{{"action":{},"actor":{},"after":{},"before":{},"entity":{},"id":{},'
+    '"occurred_at":"{}","subject":{}}}'
+)
 
 
-def canonical(entry: Mapping[Any, Any]) -> bytes:
-    """The canonical JSON bytes of an entry (a row mapping with :data:`CONTENT_FIELDS`)."""
-    content = {name: entry[name] for name in CONTENT_FIELDS}
-    content["occurred_at"] = entry["occurred_at"].astimezone(UTC).isoformat(timespec="microseconds")
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys, non-ASCII unescaped: how JSON columns are written."""
+    return _CANONICAL(value)
 
 
-def entry_leaf_hash(entry: Mapping[Any, Any]) -> bytes:
+class Row(Protocol):
+    """A row read by name: a SQLAlchemy ``RowMapping``, an asyncpg ``Record``, a dict."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+
+def canonical(entry: Row) -> bytes:
+    """The leaf content of an entry: a row with :data:`CONTENT_FIELDS`.
+
+    ``before``/``after`` are the stored JSON texts (``None`` for SQL NULL).
+    """
+    subject = entry["subject"]
+    return _LEAF.format(
+        _QUOTE(entry["action"]),
+        _QUOTE(entry["actor"]),
+        entry["after"] or "null",
+        entry["before"] or "null",
+        _QUOTE(entry["entity"]),
+        int(entry["id"]),
+        entry["occurred_at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        "null" if subject is None else _QUOTE(subject),
+    ).encode()
+
+
+def entry_leaf_hash(entry: Row) -> bytes:
     """The RFC 9162 leaf hash of an entry (32 bytes)."""
     return leaf_hash(canonical(entry))
 

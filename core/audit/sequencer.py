@@ -34,7 +34,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.audit.entries import entry_leaf_hash
 from core.audit.merkle import Frontier, stored_index
 from core.audit.notes import Checkpoint, NoteSigner
-from core.audit.tables import CHECKPOINT, ENTRY, HASHES_AT, NEWEST_CHECKPOINTS, QUEUE, TREE_SIZE
+from core.audit.tables import (
+    CHECKPOINT,
+    ENTRY,
+    ENTRY_CONTENT,
+    HASHES_AT,
+    NEWEST_CHECKPOINTS,
+    QUEUE,
+    TREE_SIZE,
+)
 from core.errors import IntegrityFailure
 
 log = logging.getLogger(__name__)
@@ -46,7 +54,8 @@ HEARTBEAT = timedelta(hours=1)
 
 _LOCK = select(func.pg_try_advisory_xact_lock(LOCK_KEY))
 _NEXT = (
-    select(ENTRY)
+    select(*ENTRY_CONTENT)
+    .select_from(ENTRY)
     .join(QUEUE, QUEUE.c.entry_id == ENTRY.c.id)
     .order_by(QUEUE.c.entry_id)
     .limit(bindparam("limit"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, any_, bindparam, func, select
+from sqlalchemy import BigInteger, Text, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.models import AuditCheckpoint, AuditEntry, AuditHash, AuditLeaf, AuditUnsequenced
@@ -23,3 +23,15 @@ HASHES_AT = select(HASH.c.position, HASH.c.hash).where(
 NEWEST_CHECKPOINTS = select(
     CHECKPOINT.c.note, CHECKPOINT.c.tree_size, CHECKPOINT.c.root_hash, CHECKPOINT.c.signed_at
 ).order_by(CHECKPOINT.c.id.desc())
+
+#: An entry's leaf content columns, ``before``/``after`` as their stored JSON text.
+ENTRY_CONTENT = (
+    ENTRY.c.id,
+    ENTRY.c.occurred_at,
+    ENTRY.c.actor,
+    ENTRY.c.action,
+    ENTRY.c.subject,
+    ENTRY.c.entity,
+    ENTRY.c.before.cast(Text).label("before"),
+    ENTRY.c.after.cast(Text).label("after"),
+)

@@ -20,25 +20,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, select
+from asyncpg import Record
+from sqlalchemy import Row, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.audit.entries import entry_leaf_hash
 from core.audit.merkle import Frontier, stored_count, stored_index
 from core.audit.notes import Checkpoint, NoteError, NoteVerifier, open_checkpoint
-from core.audit.tables import CHECKPOINT, ENTRY, HASH, LEAF, QUEUE, TREE_SIZE
+from core.audit.tables import CHECKPOINT, ENTRY, LEAF, QUEUE, TREE_SIZE
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(leaves checked, leaves in the log)`` after each batch."""
 
 BATCH = 20_000
 
-_LEAVES = (
-    select(LEAF.c.leaf_index, LEAF.c.entry_id, ENTRY)
-    .select_from(LEAF.outerjoin(ENTRY, ENTRY.c.id == LEAF.c.entry_id))
-    .order_by(LEAF.c.leaf_index)
-)
+# Read through the driver directly: a million rows cost a third as much without the
+# ORM's result processing, and ``before``/``after`` come back as their stored text.
+_LEAVES = """
+SELECT l.leaf_index, l.entry_id, e.id, e.occurred_at, e.actor, e.action, e.subject, e.entity,
+       e.before::text AS before, e.after::text AS after
+FROM audit_leaf l LEFT JOIN audit_entry e ON e.id = l.entry_id
+WHERE l.leaf_index >= $1 ORDER BY l.leaf_index LIMIT $2
+"""
+_STORED = "SELECT position, hash FROM audit_hash WHERE position >= $1 AND position < $2 ORDER BY 1"
 _CHECKPOINTS = select(
     CHECKPOINT.c.id, CHECKPOINT.c.tree_size, CHECKPOINT.c.root_hash, CHECKPOINT.c.note
 ).order_by(CHECKPOINT.c.tree_size, CHECKPOINT.c.id)
@@ -101,6 +107,7 @@ class _Rebuild:
         self.tree = Frontier()
         self.targets = sorted(targets, key=lambda target: target.size)
         self.checked = 0
+        self.offset = 0  # stored positions consumed since the batch's first
         self._reached()
 
     def _reached(self) -> None:
@@ -113,44 +120,55 @@ class _Rebuild:
                 )
             self.checked += 1
 
-    def add(self, row: Row, stored: dict[int, bytes]) -> None:  # type: ignore[type-arg]
+    def add(self, row: Record, stored: list[bytes], first: int) -> None:
+        """Append ``row``'s leaf; ``stored`` holds the stored hashes from position ``first``."""
         index = self.tree.size
-        if row.leaf_index != index:
-            raise _Mismatch(f"leaf {index} is missing (the next stored leaf is {row.leaf_index})")
-        if row.id is None:
-            raise _Mismatch(f"entry {row.entry_id} of leaf {index} is missing")
-        position = stored_index(0, index)
-        for offset, computed in enumerate(self.tree.append(entry_leaf_hash(row._mapping))):
-            if stored.get(position + offset) != computed:
+        if row["leaf_index"] != index:
+            raise _Mismatch(
+                f"leaf {index} is missing (the next stored leaf is {row['leaf_index']})"
+            )
+        if row["id"] is None:
+            raise _Mismatch(f"entry {row['entry_id']} of leaf {index} is missing")
+        position = first + self.offset
+        for offset, computed in enumerate(self.tree.append(entry_leaf_hash(row))):
+            at = position + offset - first
+            if at >= len(stored) or stored[at] != computed:
                 if offset == 0:
                     raise _Mismatch(
-                        f"entry {row.id} (leaf {index}) does not match its leaf hash: "
+                        f"entry {row['id']} (leaf {index}) does not match its leaf hash: "
                         "it was changed after it was sequenced"
                     )
                 raise _Mismatch(f"stored tree hash {position + offset} does not match the leaves")
+        self.offset += offset + 1
         self._reached()
+
+
+async def _stored(driver: Any, start: int, end: int) -> list[bytes]:
+    """Stored hashes at positions ``[start, end)``, cut at the first missing position."""
+    rows = await driver.fetch(_STORED, start, end)
+    hashes = []
+    for expected, row in enumerate(rows, start):
+        if row["position"] != expected:
+            break
+        hashes.append(bytes(row["hash"]))
+    return hashes
 
 
 async def _rebuild(
     conn: AsyncConnection, rebuild: _Rebuild, size: int, progress: Progress | None, batch: int
 ) -> None:
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
     while True:
         start = rebuild.tree.size
-        rows = (await conn.execute(_LEAVES.where(LEAF.c.leaf_index >= start).limit(batch))).all()
+        rows = await driver.fetch(_LEAVES, start, batch)
         if not rows:
             return
-        end = rows[-1].leaf_index + 1
-        hashes = await conn.execute(
-            select(HASH.c.position, HASH.c.hash).where(
-                and_(
-                    HASH.c.position >= stored_index(0, start),
-                    HASH.c.position < stored_count(end),
-                )
-            )
-        )
-        stored = {position: bytes(value) for position, value in hashes}
+        first = stored_index(0, start)
+        stored = await _stored(driver, first, stored_count(rows[-1]["leaf_index"] + 1))
+        rebuild.offset = 0
         for row in rows:
-            rebuild.add(row, stored)
+            rebuild.add(row, stored, first)
         if progress is not None:
             progress(rebuild.tree.size, size)
 
