@@ -7,4 +7,6 @@ TEST_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMDAwMDAwMDAwMDE="
 TEST_AUDIT_SIGNING_KEY = (
     "PRIVATE+KEY+test.nser.invalid/audit+b1d28a8f+AWdkBbEfAcAr+3423J8vfHvVpcS45jQB1BAVbJNc9XKB"
 )
-TEST_AUDIT_VERIFIER_KEY = "test.nser.invalid/audit+b1d28a8f+AbqgwRtNa75ELldmk3WiNTNa2sDji70guvpQZhMXh+f6"
+TEST_AUDIT_VERIFIER_KEY = (
+    "test.nser.invalid/audit+b1d28a8f+AbqgwRtNa75ELldmk3WiNTNa2sDji70guvpQZhMXh+f6"
+)

@@ -159,9 +159,7 @@ def test_consistency_proofs_match_the_vectors() -> None:
     for first, second, path in CONSISTENCY:
         proof = merkle.range_hashes(merkle.consistency_ranges(first, second), stored)
         assert proof == path, (first, second)
-        assert rfc9162.verify_consistency(
-            first, second, ROOTS[first - 1], ROOTS[second - 1], proof
-        )
+        assert rfc9162.verify_consistency(first, second, ROOTS[first - 1], ROOTS[second - 1], proof)
 
 
 def test_the_independent_verifier_rejects_corrupted_proofs() -> None:
