@@ -130,7 +130,7 @@ def store(leaves: list[bytes]) -> tuple[merkle.Frontier, dict[int, bytes], list[
 
 
 def test_roots_match_the_vectors_for_every_size() -> None:
-    tree, stored, roots = store(LEAVES)
+    _, stored, roots = store(LEAVES)
     assert roots == ROOTS
     assert sorted(stored) == list(range(merkle.stored_count(8)))
     assert merkle.Frontier().root() == bytes.fromhex(

@@ -82,7 +82,7 @@ def test_checkpoint_text_and_signature() -> None:
     with pytest.raises(NoteError, match="no signature by"):
         open_checkpoint(note, other.verifier)
     foreign = NoteSigner.generate("elsewhere.example/log")
-    with pytest.raises(NoteError, match="checkpoint of 'test.nser.invalid/audit'"):
+    with pytest.raises(NoteError, match=r"checkpoint of 'test\.nser\.invalid/audit'"):
         open_checkpoint(foreign.sign(checkpoint.text()), foreign.verifier)
 
 
