@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import pytest
 from arq import create_pool
 from sqlalchemy import text
 
 from core.audit import proofs
-from core.audit.entries import canonical
+from core.audit.entries import canonical, canonical_json
 from core.audit.merkle import leaf_hash
 from core.audit.notes import NoteVerifier, open_checkpoint
 from core.errors import ProofRangeError
@@ -26,6 +27,14 @@ from tests.support.databases import RowFetcher
 from tests.support.keys import TEST_AUDIT_VERIFIER_KEY
 
 VERIFIER = NoteVerifier.parse(TEST_AUDIT_VERIFIER_KEY)
+
+
+def content(entry: dict[str, Any]) -> bytes:
+    """An entry's leaf bytes from a fetched row (whose JSON columns came back decoded)."""
+    stored = {
+        k: None if entry[k] is None else canonical_json(entry[k]) for k in ("before", "after")
+    }
+    return canonical({**entry, **stored})
 
 
 async def leaves(services: Services) -> list[tuple[int, int]]:
@@ -58,7 +67,7 @@ async def test_the_worker_job_sequences_entries_and_signs_a_checkpoint(
     signed = open_checkpoint(latest.note, VERIFIER)
     entries = await rows("audit_entry")
     assert signed.size == 5
-    assert signed.root == rfc9162.mth([canonical(entry) for entry in entries])
+    assert signed.root == rfc9162.mth([content(entry) for entry in entries])
     assert latest.note.startswith("test.nser.invalid/audit\n5\n")
 
 
@@ -143,8 +152,8 @@ async def test_proofs_verify_independently_against_signed_checkpoints(
         assert new.size == 13
         for index, entry in enumerate(entries):
             path = await proofs.inclusion_proof(db, index=index, size=13)
-            assert rfc9162.verify_inclusion(index, 13, leaf_hash(canonical(entry)), path, new.root)
-        old_root = rfc9162.mth([canonical(entry) for entry in entries[:5]])
+            assert rfc9162.verify_inclusion(index, 13, leaf_hash(content(entry)), path, new.root)
+        old_root = rfc9162.mth([content(entry) for entry in entries[:5]])
         path = await proofs.consistency_proof(db, first=5, second=13)
         assert rfc9162.verify_consistency(5, 13, old_root, new.root, path)
         assert await proofs.root_at(db, size=5) == old_root
