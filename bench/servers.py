@@ -117,31 +117,31 @@ def fresh_database(stack: contextlib.ExitStack) -> str:
     return f"{LOCAL_PG}/{name}"
 
 
-def _flush_redis() -> None:
-    client = redis.Redis.from_url(LOCAL_REDIS, socket_timeout=5, socket_connect_timeout=5)
+def _flush_redis(url: str = LOCAL_REDIS) -> None:
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     try:
         client.flushdb()
     finally:
         client.close()
 
 
-def flushed_redis(stack: contextlib.ExitStack) -> str:
-    """Flush :data:`LOCAL_REDIS` now and again when ``stack`` closes.
+def flushed_redis(stack: contextlib.ExitStack, url: str = LOCAL_REDIS) -> str:
+    """Flush the Redis database ``url`` now and again when ``stack`` closes.
 
     Raises:
         ServerError: Redis does not answer.
     """
     try:
-        _flush_redis()
+        _flush_redis(url)
     except redis.RedisError as exc:
-        raise ServerError(f"no Redis at {LOCAL_REDIS}: {type(exc).__name__}: {exc}") from exc
+        raise ServerError(f"no Redis at {url}: {type(exc).__name__}: {exc}") from exc
 
     def flush() -> None:
         with contextlib.suppress(redis.RedisError):
-            _flush_redis()
+            _flush_redis(url)
 
     stack.callback(flush)
-    return LOCAL_REDIS
+    return url
 
 
 # --- subprocesses -----------------------------------------------------------------------------

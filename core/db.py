@@ -48,6 +48,8 @@ def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> Asy
         pool_pre_ping=True,
         pool_timeout=timeout,
         hide_parameters=True,
+        # Compact and sorted: the audit log hashes JSON columns as stored (core.audit.entries).
+        json_serializer=audit.canonical_json,
         connect_args={
             "timeout": timeout,
             "command_timeout": timeout,
@@ -57,14 +59,14 @@ def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> Asy
 
 
 class AuditedSession(Session):
-    """A session that chains its pending audit entries just before it commits.
+    """A session that inserts its pending audit entries just before it commits.
 
     It also drops the jobs recorded with :func:`core.queue.later` when its
     transaction ends without a commit.
     """
 
 
-event.listen(AuditedSession, "before_commit", audit.chain_pending)
+event.listen(AuditedSession, "before_commit", audit.insert_pending)
 event.listen(AuditedSession, "after_transaction_end", audit.drop_pending)
 event.listen(AuditedSession, "after_transaction_end", queue.drop_pending)
 

@@ -61,7 +61,15 @@ class RequestKeyConflict(NSERError):
 
 
 class IntegrityFailure(NSERError):
-    """Stored data does not verify (an audit hash chain break, an undecryptable field)."""
+    """Stored data does not verify (an audit log mismatch, an undecryptable field)."""
+
+
+class ProofRangeError(InvalidInput):
+    """A proof was asked for sizes or an index the log cannot prove (out of range).
+
+    The message says which bound failed, e.g. ``size 12 is larger than the log (10)``;
+    an HTTP channel answers it with ``400``.
+    """
 
 
 class NotFound(NSERError):

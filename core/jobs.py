@@ -6,19 +6,26 @@ Jobs:
 * ``expire_exclusions`` (cron, every ``NSER_EXPIRY_INTERVAL_MINUTES`` and at
   start-up): moves exclusions past ``ends_at`` to expired, audited. Claims rows
   with ``SKIP LOCKED``, so any number of workers may run it.
+* ``sequence_audit`` (cron, every second and at start-up): takes committed
+  audit entries into the Merkle log and signs checkpoints
+  (:mod:`core.audit.sequencer`); one at a time across all workers (an
+  advisory lock), so any number of workers may schedule it.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from core import exclusions
+from core.audit import sequencer
 from core.services import Services
 
 log = logging.getLogger(__name__)
 
 EXPIRY_BATCH = 500
+SEQUENCE_BATCH = 5000
 
 
 async def expire_exclusions(ctx: dict[str, Any]) -> int:
@@ -35,3 +42,28 @@ async def expire_exclusions(ctx: dict[str, Any]) -> int:
     if total:
         log.info("expired %d exclusions", total)
     return total
+
+
+async def sequence_audit(ctx: dict[str, Any]) -> int:
+    """Sequence every queued audit entry, 5000 a transaction; returns how many were added.
+
+    A checkpoint is signed after the last batch when due
+    (see :func:`core.audit.sequencer.sequence`).
+    Returns 0 at once when another worker's sequencer holds the lock.
+    """
+    services: Services = ctx["services"]
+    every = timedelta(seconds=services.settings.audit_checkpoint_seconds)
+    total = 0
+    while True:
+        async with services.db() as db:
+            run = await sequencer.sequence(
+                db,
+                signer=services.audit_signer,
+                now=services.clock(),
+                every=every,
+                limit=SEQUENCE_BATCH,
+            )
+            await db.commit()
+        total += run.added
+        if not run.ran or run.added < SEQUENCE_BATCH:
+            return total

@@ -16,13 +16,14 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.audit.notes import NoteSigner
 from core.crypto import KeyRing
 from core.db import SessionFactory, create_engine, session_factory
 from core.desk import OperatorDesk
 from core.errors import ConfigurationError
 from core.hints import Hints
 from core.i18n import Catalogues
-from core.keys import load_keyring
+from core.keys import load_audit_signer, load_keyring
 from core.queue import QUEUE
 from core.settings import Settings
 
@@ -54,6 +55,8 @@ def utc_now() -> datetime:
 class Services:
     """Settings, keys, database, Redis, catalogues and the clock, shared by handlers and jobs.
 
+    ``audit_signer`` signs the audit log's checkpoints (:mod:`core.audit.sequencer`).
+
     ``redis`` raises on failure (jobs, health checks); ``queue`` is the same
     connection pool as ARQ's client (enqueue with :func:`core.queue.commit`);
     ``hints`` is the same server seen as best-effort (:class:`core.hints.Hints`)
@@ -62,6 +65,7 @@ class Services:
 
     settings: Settings
     keyring: KeyRing
+    audit_signer: NoteSigner
     engine: AsyncEngine
     db: SessionFactory
     redis: Redis
@@ -124,6 +128,7 @@ def open_services(
     return Services(
         settings=settings,
         keyring=load_keyring(settings),
+        audit_signer=load_audit_signer(settings),
         engine=engine,
         db=session_factory(engine),
         redis=redis,

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), validation_alias="NSER_DATA_DIR")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    database_owner_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_OWNER_URL",
+        description="PostgreSQL URL of the schema's owner, for nser migrate; unset = DATABASE_URL.",
+    )
     encryption_keys: SecretStr | None = Field(
         default=None,
         validation_alias="NSER_ENCRYPTION_KEYS",
@@ -64,6 +69,18 @@ class Settings(BaseSettings):
         default=None,
         validation_alias="NSER_INDEX_KEY",
         description="base64(32 bytes) HMAC-SHA256 key for blind indexes; never rotated in place.",
+    )
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="NSER_AUDIT_SIGNING_KEY",
+        description="Signer key of the audit checkpoints: PRIVATE+KEY+<origin>+<hash>+<key>.",
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=5.0,
+        ge=1,
+        le=10,
+        validation_alias="NSER_AUDIT_CHECKPOINT_SECONDS",
+        description="Seconds: shortest time between two audit checkpoints while the log grows.",
     )
     helpline_name: str = Field(
         default=f"{PLACEHOLDER} Helpline", max_length=24, validation_alias="NSER_HELPLINE_NAME"
@@ -165,6 +182,7 @@ class Settings(BaseSettings):
                 ("REDIS_URL", self.redis_url),
                 ("NSER_ENCRYPTION_KEYS", self.encryption_keys),
                 ("NSER_INDEX_KEY", self.index_key),
+                ("NSER_AUDIT_SIGNING_KEY", self.audit_signing_key),
                 ("NSER_USSD_SERVICE_CODES", self.ussd_service_codes or None),
             )
             if value is None
@@ -213,6 +231,11 @@ class Settings(BaseSettings):
     def service_codes(self) -> frozenset[str]:
         """Our USSD service codes (empty = accept any, development only)."""
         return frozenset(_split(self.ussd_service_codes))
+
+    @property
+    def owner_url(self) -> str | None:
+        """The URL migrations run with: ``DATABASE_OWNER_URL``, else ``DATABASE_URL``."""
+        return self.database_owner_url or self.database_url
 
     @property
     def key_file(self) -> Path:

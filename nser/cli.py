@@ -3,7 +3,8 @@
 ``nser serve`` runs everything on one machine (embedded PostgreSQL and Redis
 when ``DATABASE_URL``/``REDIS_URL`` are unset, migrations, web and worker);
 ``nser migrate``, ``nser web`` and ``nser worker`` are the production
-processes of the ``Procfile``; ``nser audit verify`` checks the audit chain;
+processes of the ``Procfile``; ``nser audit checkpoint``, ``verify`` and
+``public-key`` publish and check the audit log (:mod:`nser.audit_cli`);
 ``nser dial`` tries the USSD service by hand; ``nser keys`` prints fresh
 production key material; ``nser operator …`` manages operators
 (:mod:`nser.operator_cli`).
@@ -12,7 +13,6 @@ production key material; ``nser operator …`` manages operators
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import contextlib
 import logging
@@ -24,14 +24,14 @@ from collections.abc import Iterator, Sequence
 
 from pydantic import ValidationError
 
-from core import audit
+from core.audit.notes import NoteSigner
 from core.crypto import KEY_BYTES
-from core.db import create_engine, session_factory
 from core.embedded import EmbeddedServers, register_exists, start_embedded
 from core.errors import NSERError
-from core.migrate import upgrade
+from core.privileges import migrate
 from core.settings import Settings
 from nser import operator_cli
+from nser.audit_cli import public_key, run_audit
 
 log = logging.getLogger("nser")
 
@@ -73,12 +73,28 @@ def _parser() -> argparse.ArgumentParser:
     command("migrate", "apply database migrations")
     audit_cmd = command("audit", "audit log tools")
     actions = audit_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
-    command(
+    verify = command(
         "verify",
-        "walk the audit hash chain from its first entry; exit 1 at the first broken entry",
+        "rebuild the audit log's Merkle tree from its entries and check every stored "
+        "checkpoint; name the first mismatch and exit 1",
         actions,
     )
-    command("keys", "print new NSER_ENCRYPTION_KEYS and NSER_INDEX_KEY values")
+    verify.add_argument(
+        "--against",
+        metavar="FILE",
+        help="a signed checkpoint saved earlier: also prove the log still extends it",
+    )
+    command("checkpoint", "print the latest signed checkpoint of the audit log", actions)
+    command("public-key", "print the audit log's note verifier key", actions)
+    keys = command(
+        "keys",
+        "print new NSER_ENCRYPTION_KEYS, NSER_INDEX_KEY and NSER_AUDIT_SIGNING_KEY values",
+    )
+    keys.add_argument(
+        "--origin",
+        default="nser.example/audit",
+        help="the audit log's name in its checkpoints (a URL without scheme)",
+    )
     operator_cli.add_commands(command)
     dial = command("dial", "a terminal phone for the USSD service")
     dial.add_argument(
@@ -90,29 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _verify(database_url: str) -> int:
-    # Only the database: no Redis, no key file (the chain is verified without decrypting).
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with session_factory(engine)() as db:
-            report = await audit.verify(db)
-    finally:
-        await engine.dispose()
-    if report.ok:
-        print(f"audit chain OK: {report.checked} entries verified")
-        return 0
-    print(
-        f"audit chain BROKEN at entry {report.broken_id}: {report.reason} "
-        f"({report.checked} entries verified before it)"
-    )
-    return 1
-
-
-def _keys() -> int:
+def _keys(origin: str) -> int:
     key = base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
     index = base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
     print(f"NSER_ENCRYPTION_KEYS=k1:{key}")
     print(f"NSER_INDEX_KEY={index}")
+    print(f"NSER_AUDIT_SIGNING_KEY={NoteSigner.generate(origin).encode()}")
     return 0
 
 
@@ -152,11 +151,11 @@ def _run_command(args: argparse.Namespace, settings: Settings, sock: socket.sock
     from nser.runner import run, run_worker, serve
 
     if args.command == "audit":
-        return asyncio.run(_verify(settings.database_url))
+        return run_audit(args, settings)
     if args.command == "operator":
         return operator_cli.run(args, settings)
     if args.command in {"migrate", "serve"}:
-        upgrade(settings.database_url)
+        migrate(settings)
     if args.command == "worker":
         run(run_worker(settings))
     elif sock is not None:
@@ -174,7 +173,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     if args.command == "keys":
-        return _keys()
+        return _keys(args.origin)
     if args.command == "dial":
         from nser.dial import main_dial
 
@@ -192,6 +191,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "audit" and args.action == "public-key":
+        return public_key(settings)  # no database needed
     sock = None
     if args.command in SERVES_HTTP:
         from nser.runner import bind

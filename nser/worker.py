@@ -13,7 +13,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from core.jobs import expire_exclusions
+from core.jobs import expire_exclusions, sequence_audit
 from core.queue import QUEUE
 from core.services import Services, open_services
 from core.settings import Settings
@@ -41,9 +41,19 @@ def create_worker(
 
     Given ``services`` (tests, ``nser serve``), jobs use them and the caller
     closes them; otherwise the worker opens its own at start-up and closes them
-    at shutdown.
+    at shutdown. The audit sequencer runs every second (one at a time across
+    workers, by its own lock); a ``burst`` worker, which stops once its queue
+    is empty, leaves that cron out and runs it only when it is enqueued.
     """
     interval = settings.expiry_interval_minutes
+    sequencer = cron(
+        sequence_audit,
+        name="cron:sequence_audit",
+        second=set(range(60)),
+        run_at_startup=True,
+        unique=True,
+        timeout=60,
+    )
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["services"] = services or open_services(settings)
@@ -53,8 +63,9 @@ def create_worker(
             await ctx["services"].close()
 
     return Worker(
-        functions=[expire_exclusions],
+        functions=[expire_exclusions, sequence_audit],
         cron_jobs=[
+            *([] if burst else [sequencer]),
             cron(
                 expire_exclusions,
                 # A name of its own: sharing the function's name would replace the
@@ -64,7 +75,7 @@ def create_worker(
                 second=0,
                 run_at_startup=True,
                 unique=True,
-            )
+            ),
         ],
         queue_name=QUEUE,
         redis_settings=redis_settings(settings),

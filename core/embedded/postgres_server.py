@@ -51,7 +51,11 @@ class Postgres:
     @property
     def url(self) -> str:
         """``postgresql://postgres@/postgres?host=<socket dir>`` (trust authentication)."""
-        return f"postgresql://postgres@/postgres?host={self.socket_dir}"
+        return self.url_for("postgres")
+
+    def url_for(self, role: str) -> str:
+        """The register database's URL as ``role`` (trust authentication on the socket)."""
+        return f"postgresql://{role}@/postgres?host={self.socket_dir}"
 
     def stop(self) -> None:
         """Stop the server: fast shutdown, then harder, each wait bounded (at most ~30 s)."""

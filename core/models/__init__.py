@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from core.models.audit import AuditEntry
+from core.models.audit import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHash,
+    AuditLeaf,
+    AuditUnsequenced,
+)
 from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
 from core.models.operator import (
     ApiKey,
@@ -25,7 +31,11 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiKey",
+    "AuditCheckpoint",
     "AuditEntry",
+    "AuditHash",
+    "AuditLeaf",
+    "AuditUnsequenced",
     "Channel",
     "Delivery",
     "DeliveryStatus",

@@ -12,6 +12,7 @@ import pytest
 
 from nser.cli import run
 from tests.nser.conftest import bare_environment
+from tests.support.keys import TEST_AUDIT_SIGNING_KEY, TEST_AUDIT_VERIFIER_KEY
 
 COMMANDS = ("serve", "web", "worker", "migrate", "audit", "keys", "dial")
 
@@ -67,7 +68,10 @@ def test_an_invalid_environment_value_is_one_line_naming_the_allowed_values(
     )
 
 
-@pytest.mark.parametrize("command", [(), *((name,) for name in COMMANDS), ("audit", "verify")])
+AUDIT = (("audit", "verify"), ("audit", "checkpoint"), ("audit", "public-key"))
+
+
+@pytest.mark.parametrize("command", [(), *((name,) for name in COMMANDS), *AUDIT])
 def test_every_option_says_what_it_does_and_its_default(
     command: tuple[str, ...], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -96,5 +100,25 @@ def test_audit_verify_has_help_of_its_own(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         run(["audit", "verify", "--help"])
     text = capsys.readouterr().out
-    assert text.startswith("usage: nser audit verify [-h]\n")
-    assert "walk the audit hash chain" in text
+    assert text.startswith("usage: nser audit verify [-h] [--against FILE]\n")
+    assert "check every stored\ncheckpoint" in text
+
+
+def test_keys_prints_three_fresh_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["keys", "--origin", "register.example/audit"]) == 0
+    names = [line.split("=", 1)[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == ["NSER_ENCRYPTION_KEYS", "NSER_INDEX_KEY", "NSER_AUDIT_SIGNING_KEY"]
+
+
+def test_audit_public_key_needs_no_database(tmp_path: Path) -> None:
+    env = bare_environment(tmp_path, NSER_AUDIT_SIGNING_KEY=TEST_AUDIT_SIGNING_KEY)
+    env["DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
+    result = nser("audit", "public-key", env=env)
+    assert (result.returncode, result.stdout) == (0, TEST_AUDIT_VERIFIER_KEY + "\n")
+
+
+def test_production_refuses_to_start_without_an_audit_signing_key(tmp_path: Path) -> None:
+    env = bare_environment(tmp_path, NSER_ENV="production")
+    result = nser("audit", "public-key", env=env)
+    assert result.returncode == 2
+    assert "NSER_AUDIT_SIGNING_KEY" in result.stderr

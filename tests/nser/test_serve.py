@@ -80,7 +80,8 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(
         timeout=90,
     )
     assert verify.returncode == 0, verify.stderr
-    assert verify.stdout == b"audit chain OK: 2 entries verified\n"
+    # The worker sequenced both entries within a second or two and signed a checkpoint.
+    assert verify.stdout.startswith(b"audit log OK: 2 entries, "), verify.stdout
     # Verifying needs PostgreSQL only: no Redis to start, nor to fail to connect to.
     assert b"Redis" not in verify.stderr
 

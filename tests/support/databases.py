@@ -1,4 +1,9 @@
-"""Test databases: made fresh per test session, emptied per test, read back as rows."""
+"""Test databases: made fresh per test session, emptied per test, read back as rows.
+
+The app runs as a restricted service role, as in production (:mod:`core.privileges`):
+:func:`service_role_url` makes one per test database (roles are cluster-wide, and
+several test sessions may share a server), :func:`drop_service_role` removes it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.db import async_url
 from core.models import metadata
+from core.privileges import ensure_login_role, grant_statements
 
 #: Every table of the models, children first; derived, so a new table is never forgotten.
 TABLES = tuple(table.name for table in reversed(metadata.sorted_tables))
@@ -44,13 +50,34 @@ def drop_database(server_url: str, url: str) -> None:
     asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def empty_tables(url: str) -> None:
-    """TRUNCATE every table of the models, restarting their ids.
+def service_role_url(owner_url: str) -> str:
+    """Create the database's own service role (``<database>_svc``), grant it; returns its URL."""
+    parsed = make_url(owner_url)
+    role = f"{parsed.database}_svc"
+    ensure_login_role(owner_url, role)
+    asyncio.run(admin(owner_url, *grant_statements(role)))
+    return parsed.set(username=role, password=None).render_as_string(hide_password=False)
+
+
+def drop_service_role(server_url: str, service_url: str) -> None:
+    """Drop a role made by :func:`service_role_url` (after its database was dropped)."""
+    role = make_url(service_url).username
+    asyncio.run(admin(server_url, f'DROP ROLE IF EXISTS "{role}"'))
+
+
+async def empty_tables(owner_url: str) -> None:
+    """TRUNCATE every table of the models, restarting their ids (as a superuser).
 
     On a connection of its own, without the service's 2 s statement timeout: a
     TRUNCATE creates new files for every table and can take longer on a busy disk.
+    The audit tables refuse TRUNCATE by trigger; a superuser's session in
+    ``replica`` mode fires no triggers.
     """
-    await admin(url, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    await admin(
+        owner_url,
+        "SET session_replication_role = replica",
+        f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE",
+    )
 
 
 def row_fetcher(engine: AsyncEngine) -> RowFetcher:

@@ -15,7 +15,7 @@ from core.services import Services
 from core.settings import Settings
 from nser.web import create_app
 from tests.support.databases import RowFetcher
-from tests.support.keys import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
+from tests.support.keys import TEST_AUDIT_SIGNING_KEY, TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
 
 TOKEN = "s3cret-path-token-0123456789"
 FORM = {
@@ -141,6 +141,7 @@ def test_production_refuses_to_start_open_to_anyone(extra: dict[str, str], missi
         "redis_url": "redis://cache/0",
         "encryption_keys": TEST_ENCRYPTION_KEYS,
         "index_key": TEST_INDEX_KEY,
+        "audit_signing_key": TEST_AUDIT_SIGNING_KEY,
         "helpline_name": "Real Helpline",
         "helpline_number": "0800123456",
         "regulator_contact": "GRAK 0800720001",

@@ -1,0 +1,62 @@
+"""Writing audit entries and running the sequencer in tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from core import audit
+from core.audit import sequencer
+from core.audit.notes import NoteVerifier
+from core.audit.verify import Report, verify
+from core.services import Services
+
+EVERY = timedelta(seconds=5)
+
+
+async def write_entries(services: Services, count: int, *, per_commit: int = 1) -> None:
+    """``count`` entries (``thing:0`` …), ``per_commit`` to a transaction."""
+    for start in range(0, count, per_commit):
+        async with services.db() as db:
+            for n in range(start, min(start + per_commit, count)):
+                await audit.append(
+                    db,
+                    actor="staff:test",
+                    action="test.entry",
+                    entity=f"thing:{n}",
+                    subject="BST-TEST",
+                    before={"n": n},
+                    after={"n": n + 1, "note": "Kiswahili: ng'ombe"},
+                    occurred_at=services.clock(),
+                )
+            await db.commit()
+
+
+async def sequence(services: Services, *, limit: int = 5000) -> sequencer.Run:
+    """One sequencer run at the services' clock, committed."""
+    async with services.db() as db:
+        run = await sequencer.sequence(
+            db, signer=services.audit_signer, now=services.clock(), every=EVERY, limit=limit
+        )
+        await db.commit()
+    return run
+
+
+async def verify_log(services: Services, *, against: str | None = None, batch: int = 7) -> Report:
+    """:func:`core.audit.verify.verify` over the service role's view, in small batches."""
+    async with services.engine.connect() as conn:
+        snapshot = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with snapshot.begin():
+            return await verify(
+                snapshot,
+                verifier=NoteVerifier.parse(services.audit_signer.verifier.encode()),
+                against=against,
+                batch=batch,
+            )
+
+
+async def count(services: Services, table: str) -> int:
+    """Rows in an audit table."""
+    async with services.engine.connect() as conn:
+        return int(await conn.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
