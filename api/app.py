@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from api.openapi import document
 from api.problems import Problem, RequestIds, field_errors, render
 from api.routes import routes
+from api.transparency import routes as audit_routes
 from core.errors import InvalidInput, NotFound
 from core.register_cache import RegisterUnavailable
 from core.settings import Settings
@@ -84,7 +85,11 @@ def create_app(settings: Settings) -> ASGIApp:
     """The ``/v1`` sub-app (``settings`` is accepted for symmetry with the other channels)."""
     del settings
     app = Starlette(
-        routes=[*routes(), Route("/v1/openapi.json", openapi, methods=["GET"])],
+        routes=[
+            *routes(),
+            *audit_routes(),
+            Route("/v1/openapi.json", openapi, methods=["GET"]),
+        ],
         exception_handlers={
             Problem: _problem,
             FieldErrors: _fields,

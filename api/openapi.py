@@ -89,8 +89,74 @@ _REF_PARAM = {
 }
 
 
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
+        }
+        for name in names
+    ]
+
+
+_PROOF = {
+    "type": "object",
+    "properties": {"proof": {"type": "array", "items": {"type": "string", "format": "byte"}}},
+    "required": ["proof"],
+}
+
+
+def _audit_paths() -> dict[str, Any]:
+    return {
+        "/v1/audit/checkpoint": {
+            "get": {
+                "operationId": "auditCheckpoint",
+                "summary": "The audit log's latest signed checkpoint (C2SP signed note)",
+                "responses": {
+                    "200": {
+                        "description": "The note",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_problems(*_AUTH, 404),
+                },
+            }
+        },
+        "/v1/audit/proofs/inclusion": {
+            "get": {
+                "operationId": "auditInclusionProof",
+                "summary": "RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves",
+                "parameters": _query("index", "size"),
+                "responses": {
+                    "200": {
+                        "description": "The proof",
+                        "content": {"application/json": {"schema": _PROOF}},
+                    },
+                    **_problems(*_AUTH, 422),
+                },
+            }
+        },
+        "/v1/audit/proofs/consistency": {
+            "get": {
+                "operationId": "auditConsistencyProof",
+                "summary": "RFC 9162 proof that tree `first` is a prefix of tree `second`",
+                "parameters": _query("first", "second"),
+                "responses": {
+                    "200": {
+                        "description": "The proof",
+                        "content": {"application/json": {"schema": _PROOF}},
+                    },
+                    **_problems(*_AUTH, 422),
+                },
+            }
+        },
+    }
+
+
 def _paths() -> dict[str, Any]:
     return {
+        **_audit_paths(),
         "/v1/lookups": {
             "post": {
                 "operationId": "lookup",
