@@ -7,16 +7,20 @@ their jobs here (SMS sending, webhook delivery) without ``core`` importing them.
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from core.jobs import expire_exclusions
+from core.jobs import REMINDER_HOUR, expire_exclusions, remind_rescreening
 from core.queue import QUEUE
 from core.services import Services, open_services
 from core.settings import Settings
+
+#: Cron schedules are read in Nairobi time (East Africa Time, UTC+3 all year, no DST).
+NAIROBI = timezone(timedelta(hours=3), "EAT")
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -53,7 +57,7 @@ def create_worker(
             await ctx["services"].close()
 
     return Worker(
-        functions=[expire_exclusions],
+        functions=[expire_exclusions, remind_rescreening],
         cron_jobs=[
             cron(
                 expire_exclusions,
@@ -64,8 +68,17 @@ def create_worker(
                 second=0,
                 run_at_startup=True,
                 unique=True,
-            )
+            ),
+            cron(
+                remind_rescreening,
+                name="cron:remind_rescreening",
+                hour={REMINDER_HOUR},
+                minute={0},
+                second=0,
+                unique=True,
+            ),
         ],
+        timezone=NAIROBI,
         queue_name=QUEUE,
         redis_settings=redis_settings(settings),
         on_startup=startup,

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from core.models.audit import AuditEntry
 from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
+from core.models.screening import ScreeningReminder, ScreeningResult
 from core.models.subject import Subject
 from core.models.ussd import UssdDialogueEnd
 
@@ -18,6 +19,8 @@ __all__ = [
     "Exclusion",
     "ExclusionEvent",
     "ExclusionStatus",
+    "ScreeningReminder",
+    "ScreeningResult",
     "Subject",
     "UssdDialogueEnd",
     "metadata",
