@@ -82,7 +82,7 @@ async def test_with_redis_unreachable_menus_status_and_exclusion_still_work(
         await broken.close()
     assert period.text.startswith("CON Stop betting for how long?")
     assert done.text.startswith("END Done. You are excluded from betting until 21/11/2027.")
-    assert status.text.startswith("END You are excluded from betting until 21/11/2027.")
+    assert status.text.startswith("CON You are excluded from betting until 21/11/2027.")
     assert len(await rows("exclusion")) == 1
 
 
@@ -184,5 +184,5 @@ async def test_msisdn_spellings_are_one_subject(
 ) -> None:
     await phone("0712345678").screen("2*1*1*1")
     answer = await phone("254712345678").screen("2*2")
-    assert answer.startswith("END You are excluded from betting until")
+    assert answer.startswith("CON You are excluded from betting until")
     assert len(await rows("subject")) == 1
