@@ -15,30 +15,41 @@ Jobs:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import exclusions, rescreening
 from core.services import Services
 
 log = logging.getLogger(__name__)
 
-EXPIRY_BATCH = 500
-REMINDER_BATCH = 500
+#: Rows each batch claims (one transaction per batch).
+BATCH = 500
 #: Local (Nairobi) hour at which re-screening reminders go out: daytime, never at night.
 REMINDER_HOUR = 10
 
 
-async def expire_exclusions(ctx: dict[str, Any]) -> int:
-    """Expire every exclusion due now, in batches of 500; returns how many were expired."""
-    services: Services = ctx["services"]
+class _Sweep(Protocol):
+    async def __call__(self, session: AsyncSession, *, now: datetime, limit: int) -> int: ...
+
+
+async def _in_batches(services: Services, sweep: _Sweep) -> int:
+    """Run ``sweep`` in one transaction per :data:`BATCH` rows until a batch comes back short."""
     total = 0
     while True:
         async with services.db() as db:
-            count = await exclusions.expire_due(db, now=services.clock(), limit=EXPIRY_BATCH)
+            count = await sweep(db, now=services.clock(), limit=BATCH)
             await db.commit()
         total += count
-        if count < EXPIRY_BATCH:
-            break
+        if count < BATCH:
+            return total
+
+
+async def expire_exclusions(ctx: dict[str, Any]) -> int:
+    """Expire every exclusion due now, in batches of 500; returns how many were expired."""
+    total = await _in_batches(ctx["services"], exclusions.expire_due)
     if total:
         log.info("expired %d exclusions", total)
     return total
@@ -46,15 +57,7 @@ async def expire_exclusions(ctx: dict[str, Any]) -> int:
 
 async def remind_rescreening(ctx: dict[str, Any]) -> int:
     """Remind everyone due for a re-screening, in batches of 500; returns how many were due."""
-    services: Services = ctx["services"]
-    total = 0
-    while True:
-        async with services.db() as db:
-            count = await rescreening.remind_due(db, now=services.clock(), limit=REMINDER_BATCH)
-            await db.commit()
-        total += count
-        if count < REMINDER_BATCH:
-            break
+    total = await _in_batches(ctx["services"], rescreening.remind_due)
     if total:
         log.info("%d re-screening reminders due", total)
     return total

@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from arq import create_pool
 
 from core import audit, rescreening, screening
 from core.instruments import PGSI
 from core.models import Channel
-from core.queue import QUEUE
 from core.services import Services
 from core.settings import Settings
-from nser.worker import create_worker, redis_settings
 from tests.support.clock import START, Clock
 from tests.support.databases import RowFetcher
+from tests.support.worker import run_job
 
 MSISDN = "+254712345678"
 
@@ -60,23 +58,6 @@ async def screen(services: Services, key: str, msisdn: str = MSISDN) -> None:
             now=services.clock(),
         )
         await db.commit()
-
-
-async def run_reminder_job(settings: Settings, services: Services) -> int:
-    """Enqueue the cron's job and run a real ARQ worker in burst mode until it is done."""
-    pool = await create_pool(redis_settings(settings), default_queue_name=QUEUE)
-    try:
-        job = await pool.enqueue_job("remind_rescreening")
-        assert job is not None
-        worker = create_worker(settings, services=services, burst=True, handle_signals=False)
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
-        due: int = await job.result(timeout=5)
-        return due
-    finally:
-        await pool.aclose()
 
 
 @pytest.mark.parametrize(
@@ -154,7 +135,7 @@ async def test_the_cron_job_reminds_who_is_due_once_per_quarter(
     assert await opt_out(services, "+254712000003")  # stopped: never reminded
     clock.now = datetime(2027, 2, 22, 7, tzinfo=UTC)
 
-    assert await run_reminder_job(settings, services) == 1
+    assert await run_job(settings, services, "remind_rescreening") == 1
     first, second, stopped = await rows("screening_reminder")
     assert first["next_due_at"] == datetime(2027, 5, 21, 9, tzinfo=UTC)
     assert first["last_reminded_at"] == clock.now
@@ -166,6 +147,6 @@ async def test_the_cron_job_reminds_who_is_due_once_per_quarter(
     assert due_entry["after"] == {"next_due_at": "2027-05-21T09:00:00+00:00"}
 
     # The same day again: nobody is due twice.
-    assert await run_reminder_job(settings, services) == 0
+    assert await run_job(settings, services, "remind_rescreening") == 0
     async with services.db() as db:
         assert (await audit.verify(db)).ok
