@@ -99,9 +99,14 @@ async def test_with_the_database_unreachable_menus_work_and_the_rest_apologises(
                 menu = await http.post("/ussd", data={**GOOD, "text": "2*1"})
                 english = await http.post("/ussd", data={**GOOD, "text": "2*2"})
                 swahili = await http.post("/ussd", data={**GOOD, "text": "1*1*2*1"})
+                item = await http.post("/ussd", data={**GOOD, "text": "2*4*1*2*1*4"})
+                result = await http.post("/ussd", data={**GOOD, "text": "2*4*2*2"})
     finally:
         await broken.close()
     assert menu.text.startswith("CON Stop betting for how long?")
+    # A screening's items need no database; its result screen stores, so it apologises.
+    assert item.text.startswith("CON 2/9 Have you needed to bet larger amounts")
+    assert result.text == "END Sorry, something went wrong. Please try again later."
     assert english.text == "END Sorry, something went wrong. Please try again later."
     assert swahili.text == ("END Samahani, hitilafu imetokea. Tafadhali jaribu tena baadaye.")
     assert "USSD session ATUid_0123456789abcdef failed" in caplog.text
