@@ -30,6 +30,10 @@ class InvalidNationalId(InvalidInput):
     """A national ID number is not 6 to 8 digits."""
 
 
+class InvalidAnswers(InvalidInput):
+    """Screening answers that do not fit the instrument: wrong count, or an option it lacks."""
+
+
 class ExclusionConflict(NSERError):
     """An exclusion change that the rules forbid, e.g. shortening or cancelling one."""
 

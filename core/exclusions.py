@@ -20,10 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
+from core.enrolment import enrol
 from core.errors import AlreadyExcluded, ExclusionConflict, RequestKeyConflict
 from core.exclusion_store import EventRow, ExclusionRow, SubjectRow
-from core.i18n import LANGUAGES
-from core.identity import normalise_msisdn
 from core.models import Channel, EventType, ExclusionStatus
 from core.periods import Period
 
@@ -207,15 +206,9 @@ async def self_exclude(
         ValueError: unknown ``channel`` or ``language``.
     """
     channel = Channel(channel)  # a plain string from a caller must still name a channel
-    if language not in LANGUAGES:
-        raise ValueError(f"unsupported language {language!r}")
-    e164 = normalise_msisdn(msisdn)
-    bidx = keyring.blind_index(e164, field=subjects.MSISDN_FIELD)
-    locked = await store.lock_subject(
-        session, keyring=keyring, e164=e164, bidx=bidx, language=language, now=now
+    subject = await enrol(
+        session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now
     )
-    subject = locked.subject
-    assert subject.id is not None
     # Under the subject lock: a twin request that won it has committed by now.
     standing = await store.standing_under_lock(
         session, subject_id=subject.id, request_key=request_key
@@ -226,20 +219,6 @@ async def self_exclude(
         if earlier.subject.id != subject.id:
             raise RequestKeyConflict(f"request key already used ({channel})")
         return earlier
-    if locked.created:
-        await audit.append(
-            session,
-            actor=actor,
-            action="subject.created",
-            entity=f"subject:{subject.id}",
-            subject=subject.bst,
-            after={"bst": subject.bst, "language": language},
-            occurred_at=now,
-        )
-    elif subject.language != language:
-        await store.set_language(session, subject_id=subject.id, language=language, now=now)
-        await _audit_language(session, subject=subject, language=language, actor=actor, now=now)
-        subject = SubjectRow(subject.id, subject.bst, language)
     current = standing.active
     if current is not None and not is_in_force(current, now=now):
         await _expire(session, exclusion=current, bst=subject.bst, actor="system:expiry", now=now)
@@ -273,21 +252,6 @@ async def self_exclude(
         session, exclusion=exclusion, event=event, bst=subject.bst, actor=actor, before=before
     )
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
-
-
-async def _audit_language(
-    session: AsyncSession, *, subject: SubjectRow, language: str, actor: str, now: datetime
-) -> None:
-    await audit.append(
-        session,
-        actor=actor,
-        action="subject.language_changed",
-        entity=f"subject:{subject.id}",
-        subject=subject.bst,
-        before={"language": subject.language},
-        after={"language": language},
-        occurred_at=now,
-    )
 
 
 async def _record_event(

@@ -76,7 +76,7 @@ class Hints:
         """``GETDEL key`` (read and remove at once); ``None`` when absent or unavailable."""
         return await self._call("getdel", lambda: self.redis.getdel(key))
 
-    async def set(self, key: str, value: str, *, ttl_seconds: int) -> None:
+    async def set(self, key: str, value: str | bytes, *, ttl_seconds: int) -> None:
         """``SET key value EX ttl_seconds``; silently skipped when Redis is unavailable."""
         await self._call("set", lambda: self.redis.set(key, value, ex=ttl_seconds))
 

@@ -40,6 +40,16 @@ SEGMENT_SEPTETS = 160
 Gettext = Callable[[str], str]
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation where it is defined as data; translate it later with ``_``.
+
+    Returns ``message`` unchanged: wording kept in data (a screening item, a
+    band's label) is extracted into the catalogues from here and looked up in
+    the reader's language only when it is shown.
+    """
+    return message
+
+
 class Catalogues:
     """Compiled translations for every supported language.
 

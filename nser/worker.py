@@ -7,16 +7,25 @@ their jobs here (SMS sending, webhook delivery) without ``core`` importing them.
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from core.jobs import expire_exclusions, sequence_audit
+from core.jobs import (
+    REMINDER_HOUR,
+    expire_exclusions,
+    remind_rescreening,
+    sequence_audit,
+)
 from core.queue import QUEUE
 from core.services import Services, open_services
 from core.settings import Settings
+
+#: Cron schedules are read in Nairobi time (East Africa Time, UTC+3 all year, no DST).
+NAIROBI = timezone(timedelta(hours=3), "EAT")
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -63,7 +72,7 @@ def create_worker(
             await ctx["services"].close()
 
     return Worker(
-        functions=[expire_exclusions, sequence_audit],
+        functions=[expire_exclusions, sequence_audit, remind_rescreening],
         cron_jobs=[
             *([] if burst else [sequencer]),
             cron(
@@ -76,7 +85,16 @@ def create_worker(
                 run_at_startup=True,
                 unique=True,
             ),
+            cron(
+                remind_rescreening,
+                name="cron:remind_rescreening",
+                hour={REMINDER_HOUR},
+                minute={0},
+                second=0,
+                unique=True,
+            ),
         ],
+        timezone=NAIROBI,
         queue_name=QUEUE,
         redis_settings=redis_settings(settings),
         on_startup=startup,

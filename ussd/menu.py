@@ -3,45 +3,46 @@
 Africa's Talking sends every input of the session so far, joined by ``*``
 (``""`` on the first request, then ``"2"``, ``"2*1"``, …). Each request is
 answered by replaying that whole history from the start, so a repeated or
-re-ordered POST lands on the same state and side effects happen only in a
-terminal state, keyed on the session (see :mod:`ussd.routes`).
+re-ordered POST lands on the same state and side effects happen only on the
+screens that act (a terminal action, a screening's result), keyed on the
+session (see :mod:`ussd.routes`).
 
 Navigation: ``0`` goes back one screen, ``00`` goes to the main menu (or the
 language screen if no language is chosen yet); anything a screen does not
-offer keeps the screen and flags an error. Input after a terminal state is
-ignored.
+offer keeps the screen and flags an error. A stored screening result is
+sealed: ``0`` does not leave it backwards, and ``0`` on the screen after it
+goes to the main menu instead of back into it. Input after a terminal state
+is ignored.
+
+The states are in :mod:`ussd.state`; the screening dialogue's transitions in
+:mod:`ussd.screening_menu`.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 from core.periods import Period
+from ussd import screening_menu
+from ussd.state import (
+    BACK,
+    FRESH,
+    HOME,
+    MAIN_EXCLUDE,
+    MAIN_HELP,
+    MAIN_SCREENING,
+    MAIN_STATUS,
+    SEALED,
+    Action,
+    Frame,
+    Screen,
+    State,
+    act,
+    push,
+)
 
-BACK = "0"
-HOME = "00"
-#: The depth (number of screens on the stack) from which a dropped session is worth resuming.
-RESUMABLE_DEPTH = 3
-
-
-class Screen(enum.StrEnum):
-    """Screens that continue the session (``CON``)."""
-
-    RESUME = "resume"
-    LANGUAGE = "language"
-    MAIN = "main"
-    PERIOD = "period"
-    CONFIRM = "confirm"
-
-
-class Action(enum.StrEnum):
-    """Terminal states (``END``): each may read or change the register."""
-
-    EXCLUDE = "exclude"
-    STATUS = "status"
-    HELP = "help"
-
+__all__ = ["LANGUAGE_CHOICES", "Action", "Screen", "State", "replay", "split", "step"]
 
 PERIOD_CHOICES = {
     "1": Period.SIX_MONTHS,
@@ -50,53 +51,8 @@ PERIOD_CHOICES = {
     "4": Period.PERMANENT,
 }
 LANGUAGE_CHOICES = {"1": "sw", "2": "en"}
-MAIN_CHOICES = {"2": Action.STATUS, "3": Action.HELP}
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One screen on the navigation stack and the input that opened it."""
-
-    screen: Screen
-    token: str = ""
-    period: Period | None = None
-
-
-@dataclass(frozen=True)
-class State:
-    """Where a session stands after replaying its inputs.
-
-    ``stack`` is never empty; its last frame is the screen shown unless
-    ``action`` is set. ``error`` means the last input was not a valid choice.
-    """
-
-    lang: str | None
-    stack: tuple[Frame, ...]
-    action: Action | None = None
-    period: Period | None = None
-    error: bool = False
-
-    @property
-    def screen(self) -> Screen:
-        """The screen on top of the stack."""
-        return self.stack[-1].screen
-
-    @property
-    def path(self) -> tuple[str, ...]:
-        """Inputs that lead straight to this screen, with no detours (what resuming replays)."""
-        return tuple(frame.token for frame in self.stack[1:])
-
-    @property
-    def resumable(self) -> bool:
-        """True when a dropped session here is mid-flow (past the main menu)."""
-        return self.action is None and len(self.stack) >= RESUMABLE_DEPTH
-
-
-FRESH = State(lang=None, stack=(Frame(Screen.LANGUAGE),))
-
-
-def _push(state: State, frame: Frame, *, lang: str | None = None) -> State:
-    return replace(state, stack=(*state.stack, frame), lang=lang or state.lang, error=False)
+#: The status screen's one choice: the latest screening result, shown only when asked for.
+STATUS_LAST_RESULT = "1"
 
 
 def _navigate(state: State, choice: str) -> State | None:
@@ -104,12 +60,12 @@ def _navigate(state: State, choice: str) -> State | None:
     if choice == HOME:
         home = (FRESH.stack[0], *state.stack[1:2]) if state.lang else FRESH.stack
         return replace(state, stack=home, error=False)
-    if choice == BACK and len(state.stack) > 1:
-        popped = state.stack[:-1]
-        return replace(
-            state, stack=popped, lang=state.lang if len(popped) > 1 else None, error=False
-        )
-    return None
+    if choice != BACK or len(state.stack) < 2 or state.screen in SEALED:
+        return None
+    popped = state.stack[:-1]
+    if popped[-1].screen in SEALED:
+        return replace(state, stack=state.stack[:2], error=False)
+    return replace(state, stack=popped, lang=state.lang if len(popped) > 1 else None, error=False)
 
 
 def _on_resume(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
@@ -120,33 +76,53 @@ def _on_resume(state: State, choice: str, resume_path: tuple[str, ...]) -> State
 
 def _on_language(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
     lang = LANGUAGE_CHOICES.get(choice)
-    return _push(state, Frame(Screen.MAIN, choice), lang=lang) if lang else None
+    return push(state, Frame(Screen.MAIN, choice), lang=lang) if lang else None
 
 
 def _on_main(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
-    if choice == "1":
-        return _push(state, Frame(Screen.PERIOD, choice))
-    action = MAIN_CHOICES.get(choice)
-    return replace(state, action=action, error=False) if action else None
+    if choice == MAIN_EXCLUDE:
+        return push(state, Frame(Screen.PERIOD, choice))
+    if choice == MAIN_STATUS:
+        return push(state, Frame(Screen.STATUS, choice))
+    if choice == MAIN_HELP:
+        return act(state, Action.HELP)
+    if choice == MAIN_SCREENING:
+        return screening_menu.start(state, choice)
+    return None
 
 
 def _on_period(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
     period = PERIOD_CHOICES.get(choice)
-    return _push(state, Frame(Screen.CONFIRM, choice, period)) if period else None
+    return push(state, Frame(Screen.CONFIRM, choice, period)) if period else None
 
 
 def _on_confirm(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
     if choice != "1":
         return None
-    return replace(state, action=Action.EXCLUDE, period=state.stack[-1].period, error=False)
+    return act(state, Action.EXCLUDE, period=state.stack[-1].period)
 
 
-_TRANSITIONS = {
+def _on_status(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    return act(state, Action.LAST_RESULT) if choice == STATUS_LAST_RESULT else None
+
+
+def _on_question(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    return screening_menu.answer(state, choice)
+
+
+def _on_result(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    return screening_menu.follow(state, choice)
+
+
+_TRANSITIONS: dict[Screen, Callable[[State, str, tuple[str, ...]], State | None]] = {
     Screen.RESUME: _on_resume,
     Screen.LANGUAGE: _on_language,
     Screen.MAIN: _on_main,
     Screen.PERIOD: _on_period,
     Screen.CONFIRM: _on_confirm,
+    Screen.STATUS: _on_status,
+    Screen.QUESTION: _on_question,
+    Screen.RESULT: _on_result,
 }
 
 
@@ -154,11 +130,14 @@ def step(state: State, choice: str, *, resume_path: tuple[str, ...] = ()) -> Sta
     """The state after one input ``choice``; ``resume_path`` serves the resume offer."""
     if state.action is not None:
         return state
+    counted = replace(state, count=state.count + 1)
     screen = state.stack[-1].screen
-    moved = None if screen is Screen.RESUME else _navigate(state, choice)
+    moved = None if screen is Screen.RESUME else _navigate(counted, choice)
     if moved is None:
-        moved = _TRANSITIONS[screen](state, choice, resume_path)
-    return moved if moved is not None else replace(state, error=True)
+        moved = _TRANSITIONS[screen](counted, choice, resume_path)
+    if moved is None:
+        return replace(counted, error=True)
+    return replace(moved, count=counted.count)
 
 
 def split(text: str) -> list[str]:

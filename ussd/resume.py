@@ -10,8 +10,10 @@
   caller, so a gateway that reuses a session id for another phone never shows
   that phone the first caller's offer.
 
-Only blind indexes appear in keys; no MSISDN is ever written to Redis. These
-are hints (:class:`core.hints.Hints`): with Redis down or frozen, resuming is
+Only blind indexes appear in keys; no MSISDN is ever written to Redis. The
+values are sealed with the key ring (AES-256-GCM, field ``ussd.resume``): a
+path holds the citizen's inputs, and on the way through a screening those are
+health answers. These are hints (:class:`core.hints.Hints`): with Redis down or frozen, resuming is
 simply not offered and every menu still works.
 
 Cost per menu step: a session's offer is decided by its first request and
@@ -23,12 +25,17 @@ step therefore makes no Redis call at all.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from core.crypto import KeyRing
+from core.errors import IntegrityFailure
 from core.hints import Hints
-from ussd.menu import State
+from ussd.state import State
 
 _OFFER_SECONDS = 600  # longer than any gateway session (about 3 minutes at most)
+_FIELD = "ussd.resume"
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,26 @@ class OfferMemo:
 class ResumeStore:
     """Reads and writes the resume hints described in the module docstring."""
 
-    def __init__(self, hints: Hints, *, resume_seconds: int, memo: OfferMemo) -> None:
+    def __init__(
+        self, hints: Hints, *, keyring: KeyRing, resume_seconds: int, memo: OfferMemo
+    ) -> None:
         self._hints = hints
+        self._keyring = keyring
         self._resume_seconds = resume_seconds
         self._memo = memo
+
+    def _seal(self, record: Mapping[str, object]) -> bytes:
+        return self._keyring.seal(json.dumps(record), field=_FIELD)
+
+    def _open(self, stored: bytes | None) -> dict[str, Any] | None:
+        """The record in ``stored``; ``None`` if absent or unreadable (e.g. a retired key's)."""
+        if stored is None:
+            return None
+        try:
+            record: dict[str, Any] = json.loads(self._keyring.open(stored, field=_FIELD))
+        except (IntegrityFailure, ValueError):
+            return None
+        return record
 
     @staticmethod
     def _resume_key(bidx: str) -> str:
@@ -92,21 +115,19 @@ class ResumeStore:
         if known:
             return offer
         if not first_request:
-            stored = await self._hints.get(self._offer_key(session_id, bidx))
-            offer = _decode(stored)
+            stored = self._open(await self._hints.get(self._offer_key(session_id, bidx)))
+            offer = Offer(path=tuple(stored["path"]), lang=stored["lang"]) if stored else None
             if self._hints.available:  # a Redis failure is not "no offer"
                 self._memo.put(key, offer)
             return offer
         dropped = await self._hints.getdel(self._resume_key(bidx)) if self._resume_seconds else None
-        data = json.loads(dropped) if dropped is not None else None
+        data = self._open(dropped)
         if data is None or data["session"] == session_id:
             self._memo.put(key, None)
             return None
         offer = Offer(path=tuple(data["path"]), lang=data["lang"])
-        encoded = json.dumps({"path": list(offer.path), "lang": offer.lang})
-        await self._hints.set(
-            self._offer_key(session_id, bidx), encoded, ttl_seconds=_OFFER_SECONDS
-        )
+        sealed = self._seal({"path": list(offer.path), "lang": offer.lang})
+        await self._hints.set(self._offer_key(session_id, bidx), sealed, ttl_seconds=_OFFER_SECONDS)
         self._memo.put(key, offer)
         return offer
 
@@ -125,14 +146,7 @@ class ResumeStore:
                 return
             record = {"session": session_id, "path": list(after.path), "lang": after.lang}
             await self._hints.set(
-                self._resume_key(bidx), json.dumps(record), ttl_seconds=self._resume_seconds
+                self._resume_key(bidx), self._seal(record), ttl_seconds=self._resume_seconds
             )
         elif before.resumable:
             await self._hints.delete(self._resume_key(bidx))
-
-
-def _decode(stored: bytes | None) -> Offer | None:
-    if stored is None:
-        return None
-    data = json.loads(stored)
-    return Offer(path=tuple(data["path"]), lang=data["lang"])

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -27,7 +26,6 @@ from starlette.routing import Route
 
 from core import exclusions, subjects
 from core.errors import AlreadyExcluded, InvalidMsisdn, RequestKeyConflict
-from core.exclusion_store import ExclusionRow
 from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE, Gettext
 from core.identity import normalise_msisdn
@@ -35,37 +33,18 @@ from core.models import Channel, UssdDialogueEnd
 from core.services import Services, services_in
 from core.settings import Settings
 from gateway.guard import CallbackGuard
-from ussd import screens
+from ussd import screening_screens, screens
 from ussd.callback import EndOfSession, SessionCallback
 from ussd.menu import LANGUAGE_CHOICES, Action, Screen, State, replay, split
+from ussd.reply import Reply, con, end
 from ussd.resume import OfferMemo, ResumeStore
+from ussd.screening_steps import ACTOR, ScreeningSteps
 
 log = logging.getLogger(__name__)
 
 MAX_INPUTS = 64
-ACTOR = "citizen:ussd"
 #: Seconds within which every session request is answered, failure or not.
 ANSWER_SECONDS = 4.5
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One answer to the gateway: ``final`` ends the session (``END``), else ``CON``."""
-
-    text: str
-    final: bool
-
-    def render(self) -> str:
-        """The response body: ``CON <text>`` or ``END <text>``."""
-        return f"{'END' if self.final else 'CON'} {self.text}"
-
-
-def _con(body: str) -> Reply:
-    return Reply(body, final=False)
-
-
-def _end(body: str) -> Reply:
-    return Reply(body, final=True)
 
 
 def _guess_language(tokens: list[str]) -> str:
@@ -76,7 +55,8 @@ def _guess_language(tokens: list[str]) -> str:
 class UssdDialogue:
     """One USSD dialogue step (the gateway calls it a session; here a session is the database's).
 
-    Replays the menu over the inputs so far and performs a terminal action.
+    Replays the menu over the inputs so far and shows its screen or performs its
+    terminal action; the screening dialogue's steps are :class:`ScreeningSteps`.
     """
 
     def __init__(
@@ -87,8 +67,12 @@ class UssdDialogue:
         self.msisdn = msisdn
         self.bidx = services.keyring.blind_index(msisdn, field=subjects.MSISDN_FIELD)
         self.store = ResumeStore(
-            services.hints, resume_seconds=services.settings.ussd_resume_seconds, memo=memo
+            services.hints,
+            keyring=services.keyring,
+            resume_seconds=services.settings.ussd_resume_seconds,
+            memo=memo,
         )
+        self.screening = ScreeningSteps(services, msisdn=msisdn, session_id=call.session_id)
 
     async def answer(self, tokens: list[str]) -> Reply:
         """The reply for the session's inputs so far.
@@ -118,15 +102,30 @@ class UssdDialogue:
         return reply
 
     async def screen(self, state: State, lang: str, _: Gettext) -> Reply:
-        """A menu screen; on the confirm screen, ``END`` if confirming is pointless."""
+        """A menu screen (``CON``); on the confirm screen, ``END`` if confirming is pointless.
+
+        Raises:
+            RequestKeyConflict: see :meth:`answer` (a screening result screen stores).
+        """
         if state.screen is Screen.RESUME:
-            return _con(screens.resume(_, error=state.error))
+            return con(screens.resume(_, error=state.error))
         if state.screen is Screen.LANGUAGE:
-            return _con(screens.language(_, error=state.error))
+            return con(screens.language(_, error=state.error))
         if state.screen is Screen.MAIN:
-            return _con(screens.main(_, error=state.error))
+            return con(screens.main(_, error=state.error))
         if state.screen is Screen.PERIOD:
-            return _con(screens.period(_, error=state.error))
+            return con(screens.period(_, error=state.error))
+        if state.screen is Screen.CONFIRM:
+            return await self.confirm(state, lang, _)
+        if state.screen is Screen.STATUS:
+            return await self.status(state, lang, _)
+        if state.screen is Screen.QUESTION:
+            assert state.quiz is not None
+            return con(screening_screens.question(_, quiz=state.quiz, error=state.error))
+        return await self.screening.result(state, lang, _)
+
+    async def confirm(self, state: State, lang: str, _: Gettext) -> Reply:
+        """Confirm the period chosen, or ``END`` when it would not lengthen the exclusion."""
         period = state.stack[-1].period
         assert period is not None
         async with self.services.db() as db:
@@ -139,12 +138,12 @@ class UssdDialogue:
             )
         if ahead.verdict is Verdict.ALREADY:
             assert ahead.reference is not None
-            return _end(
+            return end(
                 screens.already_excluded(
                     _, lang=lang, ends_at=ahead.current_end, reference=ahead.reference
                 )
             )
-        return _con(
+        return con(
             screens.confirm(
                 _,
                 lang=lang,
@@ -155,16 +154,26 @@ class UssdDialogue:
             )
         )
 
-    async def in_force(self) -> ExclusionRow | None:
-        """The caller's exclusion in force now, if any."""
+    async def status(self, state: State, lang: str, _: Gettext) -> Reply:
+        """My status: the exclusion in force, if any (the latest screening is a choice here)."""
         async with self.services.db() as db:
-            status = await exclusions.status(
-                db,
-                keyring=self.services.keyring,
-                msisdn=self.msisdn,
-                now=self.services.clock(),
+            current = (
+                await exclusions.status(
+                    db,
+                    keyring=self.services.keyring,
+                    msisdn=self.msisdn,
+                    now=self.services.clock(),
+                )
+            ).exclusion
+        return con(
+            screens.status(
+                _,
+                lang=lang,
+                ends_at=current.ends_at if current else None,
+                reference=current.reference if current else None,
+                error=state.error,
             )
-        return status.exclusion
+        )
 
     async def act(self, state: State, lang: str, _: Gettext) -> Reply:
         """``END`` screen of a terminal action.
@@ -173,17 +182,19 @@ class UssdDialogue:
             RequestKeyConflict: see :meth:`answer`.
         """
         if state.action is Action.HELP:
-            return _end(screens.help_(_, settings=self.services.settings))
-        if state.action is Action.STATUS:
-            current = await self.in_force()
-            return _end(
-                screens.status(
-                    _,
-                    lang=lang,
-                    ends_at=current.ends_at if current else None,
-                    reference=current.reference if current else None,
-                )
-            )
+            return end(screens.help_(_, settings=self.services.settings))
+        if state.action is Action.LAST_RESULT:
+            return await self.screening.last_result(lang, _)
+        if state.action is Action.REMIND:
+            return await self.screening.remind(state, lang, _)
+        return await self.exclude(state, lang, _)
+
+    async def exclude(self, state: State, lang: str, _: Gettext) -> Reply:
+        """Exclude (or extend) for the period confirmed; once per session and caller.
+
+        Raises:
+            RequestKeyConflict: see :meth:`answer`.
+        """
         assert state.period is not None
         try:
             async with self.services.db() as db:
@@ -200,10 +211,10 @@ class UssdDialogue:
                 )
                 await db.commit()
         except AlreadyExcluded as exc:
-            return _end(
+            return end(
                 screens.already_excluded(_, lang=lang, ends_at=exc.ends_at, reference=exc.reference)
             )
-        return _end(
+        return end(
             screens.excluded(
                 _,
                 lang=lang,
@@ -220,27 +231,27 @@ async def _respond(services: Services, call: SessionCallback, memo: OfferMemo) -
     tokens = split(call.text)
     _ = services.catalogues.gettext(_guess_language(tokens))
     if len(tokens) > MAX_INPUTS:
-        return _end(screens.session_ended(_))
+        return end(screens.session_ended(_))
     try:
         msisdn = normalise_msisdn(call.phone_number)
     except InvalidMsisdn:
-        return _end(screens.invalid_phone(_))
+        return end(screens.invalid_phone(_))
     try:
         async with asyncio.timeout(ANSWER_SECONDS):
             return await UssdDialogue(services, call, msisdn, memo).answer(tokens)
     except RequestKeyConflict:
         log.warning("USSD session %s: session id reused by another caller", call.session_id)
-        return _end(screens.session_ended(_))
+        return end(screens.session_ended(_))
     except TimeoutError:
         log.error("USSD session %s: no answer within %.1f s", call.session_id, ANSWER_SECONDS)
-        return _end(screens.apology(_))
+        return end(screens.apology(_))
     except Exception:
         # Logged with the session id only: the traceback holds no MSISDN (only blind indexes).
         log.exception("USSD session %s failed", call.session_id)
-        return _end(screens.apology(_))
+        return end(screens.apology(_))
 
 
-async def _record_end(services: Services, note: EndOfSession) -> None:
+async def _recordend(services: Services, note: EndOfSession) -> None:
     """Store an end-of-session notification, the number only as its blind index."""
     bidx = None
     if note.phone_number:
@@ -305,7 +316,7 @@ def routes(settings: Settings) -> list[Route]:
         note = EndOfSession.parse(await request.form())
         if (refusal := refused(request, service_code=note.service_code)) is not None:
             return refusal
-        await _record_end(services_in(request.scope), note)
+        await _recordend(services_in(request.scope), note)
         return PlainTextResponse("OK")
 
     return [

@@ -18,7 +18,8 @@ from core.texts import helpline, period_label, until
 SEP = "\n"
 
 
-def _with_error(body: str, error: bool, _: Gettext) -> str:
+def with_error(body: str, error: bool, _: Gettext) -> str:
+    """``body`` under an "Invalid choice." line when the last input was not a valid choice."""
     return SEP.join((_("Invalid choice."), body)) if error else body
 
 
@@ -30,16 +31,16 @@ def language(_: Gettext, *, error: bool = False) -> str:
 
 def resume(_: Gettext, *, error: bool = False) -> str:
     """Offer to continue a session that dropped a few minutes ago."""
-    return _with_error(_("Continue where you left off?\n1. Continue\n2. Start again"), error, _)
+    return with_error(_("Continue where you left off?\n1. Continue\n2. Start again"), error, _)
 
 
 def main(_: Gettext, *, error: bool = False) -> str:
     """Main menu."""
     body = _(
         "National Self-Exclusion Register\n1. Stop betting (self-exclude)\n"
-        "2. My status\n3. Help\n0. Language"
+        "2. My status\n3. Help\n4. Check your gambling\n0. Language"
     )
-    return _with_error(body, error, _)
+    return with_error(body, error, _)
 
 
 def period(_: Gettext, *, error: bool = False) -> str:
@@ -54,7 +55,7 @@ def period(_: Gettext, *, error: bool = False) -> str:
         )
     )
     body = SEP.join((_("Stop betting for how long?"), options, _("0. Back 00. Main menu")))
-    return _with_error(body, error, _)
+    return with_error(body, error, _)
 
 
 def confirm(
@@ -78,7 +79,7 @@ def confirm(
     body = SEP.join(
         (head + " " + _("You cannot cancel this later."), _("1. Confirm"), _("0. Back"))
     )
-    return _with_error(body, error, _)
+    return with_error(body, error, _)
 
 
 def excluded(
@@ -115,18 +116,29 @@ def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, referen
     )
 
 
-def status(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str | None) -> str:
-    """My status: excluded until when (with the reference), or not excluded."""
+def status(
+    _: Gettext,
+    *,
+    lang: str,
+    ends_at: datetime | None,
+    reference: str | None,
+    error: bool = False,
+) -> str:
+    """My status: excluded until when (with the reference), or not excluded.
+
+    The latest screening result is a separate choice here, never shown on this
+    screen itself: phones are shared.
+    """
     if reference is None:
-        return _(
-            "You are not self-excluded. To stop betting, dial again, choose 2 (English), then 1."
+        head = _("You are not self-excluded. To stop betting, choose 1 on the main menu.")
+    else:
+        head = SEP.join(
+            (
+                _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),
+                _("Reference: {reference}").format(reference=reference),
+            )
         )
-    return SEP.join(
-        (
-            _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),
-            _("Reference: {reference}").format(reference=reference),
-        )
-    )
+    return with_error(SEP.join((head, _("1. My last check result"), _("0. Back"))), error, _)
 
 
 def help_(_: Gettext, *, settings: Settings) -> str:

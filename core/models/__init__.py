@@ -24,6 +24,7 @@ from core.models.operator import (
     Subscription,
     WebhookSecret,
 )
+from core.models.screening import ScreeningReminder, ScreeningResult
 from core.models.subject import Subject
 from core.models.ussd import UssdDialogueEnd
 
@@ -48,6 +49,8 @@ __all__ = [
     "OperatorRequest",
     "OperatorStatus",
     "OperatorUsage",
+    "ScreeningReminder",
+    "ScreeningResult",
     "Subject",
     "Subscription",
     "UssdDialogueEnd",

@@ -1,4 +1,4 @@
-"""The subject: a person who is or was self-excluded, known only through sealed identifiers."""
+"""The subject: a person known to the register (excluded or screened), by sealed identifiers."""
 
 from __future__ import annotations
 

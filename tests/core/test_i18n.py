@@ -74,6 +74,15 @@ def test_swahili_uses_straight_apostrophes_and_glossary_terms() -> None:
         "Rejista ya Kitaifa ya Kujizuia Kucheza Kamari",
         "NSER inakusaidia kujizuia kubeti",
         "Uendelee pale ulipoishia?",
+        "Pima tabia yako ya kubeti",
+        "Kamwe",
+        "Wakati mwingine",
+        "Mara nyingi",
+        "Karibu kila mara",
+        "hakuna hatari",
+        "hatari ndogo",
+        "hatari ya wastani",
+        "tatizo la kamari",
     ):
         assert term in text, term
     # Reviewed out: courtroom Swahili, "NSER blocks you", "milele", the "opt out" verbs.

@@ -82,7 +82,7 @@ async def test_with_redis_unreachable_menus_status_and_exclusion_still_work(
         await broken.close()
     assert period.text.startswith("CON Stop betting for how long?")
     assert done.text.startswith("END Done. You are excluded from betting until 21/11/2027.")
-    assert status.text.startswith("END You are excluded from betting until 21/11/2027.")
+    assert status.text.startswith("CON You are excluded from betting until 21/11/2027.")
     assert len(await rows("exclusion")) == 1
 
 
@@ -99,9 +99,14 @@ async def test_with_the_database_unreachable_menus_work_and_the_rest_apologises(
                 menu = await http.post("/ussd", data={**GOOD, "text": "2*1"})
                 english = await http.post("/ussd", data={**GOOD, "text": "2*2"})
                 swahili = await http.post("/ussd", data={**GOOD, "text": "1*1*2*1"})
+                item = await http.post("/ussd", data={**GOOD, "text": "2*4*1*2*1*4"})
+                result = await http.post("/ussd", data={**GOOD, "text": "2*4*2*2"})
     finally:
         await broken.close()
     assert menu.text.startswith("CON Stop betting for how long?")
+    # A screening's items need no database; its result screen stores, so it apologises.
+    assert item.text.startswith("CON 2/9 Have you needed to bet larger amounts")
+    assert result.text == "END Sorry, something went wrong. Please try again later."
     assert english.text == "END Sorry, something went wrong. Please try again later."
     assert swahili.text == ("END Samahani, hitilafu imetokea. Tafadhali jaribu tena baadaye.")
     assert "USSD session ATUid_0123456789abcdef failed" in caplog.text
@@ -184,5 +189,5 @@ async def test_msisdn_spellings_are_one_subject(
 ) -> None:
     await phone("0712345678").screen("2*1*1*1")
     answer = await phone("254712345678").screen("2*2")
-    assert answer.startswith("END You are excluded from betting until")
+    assert answer.startswith("CON You are excluded from betting until")
     assert len(await rows("subject")) == 1

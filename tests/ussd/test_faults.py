@@ -79,7 +79,7 @@ async def test_frozen_postgres_gets_a_polite_end_in_time_and_recovers(
 ) -> None:
     url, postgres = frozen_postgres
     async with app_over(settings, clock, database_url=url) as caller:
-        assert (await caller.step("warm", "2*2"))[0].startswith("END You are not")
+        assert (await caller.step("warm", "2*2"))[0].startswith("CON You are not")
         with postgres.frozen():
             menu, menu_time = await caller.step("F1", "2*1")
             confirm, confirm_time = await caller.step("F1", "2*1*2")

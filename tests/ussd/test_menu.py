@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.instruments import InstrumentCode
 from core.periods import Period
 from ussd.menu import Action, Screen, replay, split
+from ussd.state import Quiz
 
 
 def at(text: str) -> tuple[str | None, Screen, Action | None, Period | None, bool]:
@@ -22,7 +24,10 @@ def at(text: str) -> tuple[str | None, Screen, Action | None, Period | None, boo
         ("2*1*4", ("en", Screen.CONFIRM, None, None, False)),
         ("2*1*4*1", ("en", Screen.CONFIRM, Action.EXCLUDE, Period.PERMANENT, False)),
         ("1*1*1*1", ("sw", Screen.CONFIRM, Action.EXCLUDE, Period.SIX_MONTHS, False)),
-        ("1*2", ("sw", Screen.MAIN, Action.STATUS, None, False)),
+        ("1*2", ("sw", Screen.STATUS, None, None, False)),
+        ("1*2*1", ("sw", Screen.STATUS, Action.LAST_RESULT, None, False)),
+        ("1*2*0", ("sw", Screen.MAIN, None, None, False)),
+        ("2*4", ("en", Screen.QUESTION, None, None, False)),
         ("2*3", ("en", Screen.MAIN, Action.HELP, None, False)),
         ("2*1*2*0", ("en", Screen.PERIOD, None, None, False)),
         ("2*1*2*0*3*1", ("en", Screen.CONFIRM, Action.EXCLUDE, Period.FIVE_YEARS, False)),
@@ -66,3 +71,34 @@ def test_resume_offer_continues_or_starts_again() -> None:
     assert replay(["2"], offer_resume=dropped, lang="en").screen is Screen.LANGUAGE
     wrong = replay(["00"], offer_resume=dropped, lang="en")
     assert (wrong.screen, wrong.error) == (Screen.RESUME, True)
+
+
+def test_a_screening_carries_its_answers_and_completes_on_a_numbered_input() -> None:
+    state = replay(split("2*4*1*2*1*4*3"))
+    assert (state.screen, state.quiz) == (Screen.QUESTION, Quiz(InstrumentCode.PGSI, (3, 2)))
+    assert state.resumable
+    done = replay(split("2*4*9*1*2"))  # an invalid answer still counts as an input
+    assert (done.screen, done.quiz) == (
+        Screen.RESULT,
+        Quiz(InstrumentCode.LIE_BET, (0, 1), seq=5),
+    )
+    assert not done.resumable  # stored when shown: never resumed into
+
+
+def test_back_never_crosses_a_stored_result() -> None:
+    assert replay(split("2*4*2*2*0")).screen is Screen.RESULT  # "0" is not offered there
+    assert replay(split("2*4*2*2*0")).error
+    home = replay(split("2*4*2*2*1*0"))  # back from the first PGSI item
+    assert (home.screen, home.path) == (Screen.MAIN, ("2",))
+
+
+def test_self_excluding_from_a_result_is_the_main_menu_flow() -> None:
+    pgsi = "2*4*1*1*1*" + "*".join(["4"] * 9)
+    periods = replay(split(pgsi + "*1"))
+    assert (periods.screen, periods.path) == (Screen.PERIOD, ("2", "1"))
+    assert replay(split(pgsi + "*1*2*1")).action is Action.EXCLUDE
+    assert replay(split(pgsi + "*2")).action is Action.REMIND
+    # A low-risk result offers only the reminder, as its "1".
+    low = "2*4*1*1*1*2" + "*1" * 8
+    assert replay(split(low + "*1")).action is Action.REMIND
+    assert replay(split(low + "*2")).error

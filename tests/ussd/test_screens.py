@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.i18n import LANGUAGES, Catalogues, septets
+from core.i18n import LANGUAGES, Catalogues, Gettext, septets
+from core.instruments import INSTRUMENTS, SELF_SCREENING, BandCode, Instrument
+from core.screening import Result
 from core.settings import Settings
-from ussd import screens
+from ussd import screening_menu, screening_screens, screens
+from ussd.state import Quiz
 
 LONGEST = Settings(helpline_name="X" * 24, helpline_number="0" * 14, regulator_contact="Y" * 28)
 END = datetime(2031, 12, 31, 21, 0, tzinfo=UTC)
@@ -44,13 +47,67 @@ def every_screen(lang: str) -> dict[str, str]:
         shown[f"already/{ends}"] = screens.already_excluded(
             _, lang=lang, ends_at=ends, reference=REF
         )
-        shown[f"status/{ends}"] = screens.status(_, lang=lang, ends_at=ends, reference=REF)
-    shown["status/none"] = screens.status(_, lang=lang, ends_at=None, reference=None)
+        for error in (False, True):
+            shown[f"status/{ends}/{error}"] = screens.status(
+                _, lang=lang, ends_at=ends, reference=REF, error=error
+            )
+            shown[f"status/none/{error}"] = screens.status(
+                _, lang=lang, ends_at=None, reference=None, error=error
+            )
     shown["help"] = screens.help_(_, settings=LONGEST)
     shown["invalid_phone"] = screens.invalid_phone(_)
     shown["session_ended"] = screens.session_ended(_)
     shown["apology"] = screens.apology(_)
+    return shown | every_screening_screen(lang, _)
+
+
+def scoring(instrument: Instrument, total: int) -> tuple[int, ...]:
+    """Answers (option indexes) adding up to ``total``, the highest options first."""
+    by_points = {option.points: index for index, option in enumerate(instrument.options)}
+    answers = []
+    for _item in instrument.items:
+        points = min(max(by_points), total)
+        answers.append(by_points[points])
+        total -= points
+    return tuple(answers)
+
+
+def every_screening_screen(lang: str, _: Gettext) -> dict[str, str]:
+    """Every item with and without an error, every result screen, and what follows them."""
+    shown: dict[str, str] = {}
+    for code in SELF_SCREENING:
+        instrument = INSTRUMENTS[code]
+        top = len(instrument.options) - 1
+        for number in range(len(instrument.items)):
+            for error in (False, True):
+                quiz = Quiz(code, (top,) * number)
+                shown[f"{code}/{number + 1}/{error}"] = screening_screens.question(
+                    _, quiz=quiz, error=error
+                )
+        for band in instrument.bands:
+            quiz = Quiz(code, scoring(instrument, band.highest))
+            assert screening_menu.band_of(quiz) == band
+            for error in (False, True):
+                shown[f"{code}/{band.code}/{error}"] = screening_screens.result(
+                    _, quiz=quiz, settings=LONGEST, error=error
+                )
+            latest = Result(1, code, "x", band.highest, band.code, "ussd", END)
+            shown[f"last/{band.code}"] = screening_screens.last_result(
+                _, lang=lang, latest=latest, settings=LONGEST
+            )
+    shown["last/none"] = screening_screens.last_result(_, lang=lang, latest=None, settings=LONGEST)
+    shown["reminders_on"] = screening_screens.reminders_on(_)
     return shown
+
+
+def test_every_screening_screen_is_listed() -> None:
+    names = set(every_screen("en"))
+    assert {f"pgsi/{n}/{e}" for n in range(1, 10) for e in (False, True)} <= names
+    assert {f"liebet/{n}/{e}" for n in (1, 2) for e in (False, True)} <= names
+    bands = {BandCode.NEGATIVE, BandCode.POSITIVE} | {
+        band.code for band in INSTRUMENTS["pgsi"].bands
+    }
+    assert {f"last/{band}" for band in bands} <= names
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

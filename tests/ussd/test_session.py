@@ -22,7 +22,7 @@ ENGLISH = [
     (
         "2",
         "CON National Self-Exclusion Register\n1. Stop betting (self-exclude)\n"
-        "2. My status\n3. Help\n0. Language",
+        "2. My status\n3. Help\n4. Check your gambling\n0. Language",
     ),
     (
         "2*1",
@@ -45,7 +45,7 @@ SWAHILI = [
     (
         "1",
         "CON Rejista ya Kitaifa ya Kujizuia Kucheza Kamari\n1. Jizuie kubeti\n2. Hali yangu\n"
-        "3. Msaada\n0. Lugha",
+        "3. Msaada\n4. Pima tabia yako ya kubeti\n0. Lugha",
     ),
     (
         "1*1",
@@ -150,7 +150,7 @@ async def test_invalid_choice_shows_the_same_menu_with_an_error(
     )
     assert await handset.screen("1*9") == (
         "CON Chaguo si sahihi.\nRejista ya Kitaifa ya Kujizuia Kucheza Kamari\n1. Jizuie kubeti\n"
-        "2. Hali yangu\n3. Msaada\n0. Lugha"
+        "2. Hali yangu\n3. Msaada\n4. Pima tabia yako ya kubeti\n0. Lugha"
     )
     assert (await handset.screen("2*1*abc")).startswith(
         "CON Invalid choice.\nStop betting for how long?"
@@ -169,22 +169,26 @@ async def test_back_and_home_navigate(phone: Callable[..., Phone]) -> None:
 
 async def test_status_before_and_after_excluding(phone: Callable[..., Phone]) -> None:
     assert await phone().screen("2*2") == (
-        "END You are not self-excluded. To stop betting, dial again, choose 2 (English), then 1."
+        "CON You are not self-excluded. To stop betting, choose 1 on the main menu.\n"
+        "1. My last check result\n0. Back"
     )
     assert await phone().screen("1*2") == (
-        "END Hujajizuia kubeti. Ili kujizuia, piga tena, chagua 1 kisha 1."
+        "CON Hujajizuia kubeti. Ili kujizuia, chagua 1 kwenye menyu kuu.\n"
+        "1. Matokeo ya kipimo changu cha mwisho\n0. Rudi"
     )
     done = await phone().screen("2*1*1*1")
     reference = re.search(REF, done)
     assert reference
     assert await phone().screen("2*2") == (
-        f"END You are excluded from betting until 21/05/2027.\nReference: {reference.group(0)}"
+        f"CON You are excluded from betting until 21/05/2027.\nReference: {reference.group(0)}\n"
+        "1. My last check result\n0. Back"
     )
     assert await phone().screen("1*2") == (
-        f"END Umejizuia kubeti hadi 21/05/2027.\nNambari ya kumbukumbu: {reference.group(0)}"
+        f"CON Umejizuia kubeti hadi 21/05/2027.\nNambari ya kumbukumbu: {reference.group(0)}\n"
+        "1. Matokeo ya kipimo changu cha mwisho\n0. Rudi"
     )
     # Another number is not affected.
-    assert (await phone("+254722000111").screen("2*2")).startswith("END You are not")
+    assert (await phone("+254722000111").screen("2*2")).startswith("CON You are not")
 
 
 async def test_help_gives_helpline_and_regulator(phone: Callable[..., Phone]) -> None:
@@ -336,7 +340,7 @@ async def test_a_session_id_reused_by_another_phone_neither_sees_nor_triggers_th
     assert exclusion["period"] == "1y"
     assert len(await rows("subject")) == 1
     # The stranger is not excluded, and says so on a session of their own.
-    assert (await phone("+254722000202").screen("2*2")).startswith("END You are not")
+    assert (await phone("+254722000202").screen("2*2")).startswith("CON You are not")
 
 
 async def test_a_resume_offer_is_never_shown_to_another_phone_on_the_same_session_id(

@@ -1,0 +1,94 @@
+"""The text of the "check your gambling" screens, in the citizen's language.
+
+Like :mod:`ussd.screens`: each function returns a screen body (no ``CON``/
+``END``) and takes ``_``, the session's gettext. The items, answers and band
+names are the instruments' own message ids (:mod:`core.instruments`). Every
+screen is GSM-7 and at most 160 septets in both languages with the longest
+settings; ``tests/ussd/test_screens.py`` checks each of them. Wording
+decisions: ``docs/screening.md``.
+
+An item screen is ``<n>/<of> <item>``, the numbered answers and ``0. Back``;
+after an invalid answer it is the error line, the item and the answers (the
+counter and the back line make room for the error line).
+"""
+
+from __future__ import annotations
+
+from core.i18n import Gettext, short_date
+from core.instruments import INSTRUMENTS, BandCode, InstrumentCode
+from core.periods import NAIROBI
+from core.screening import Result
+from core.settings import Settings
+from core.texts import helpline
+from ussd.screening_menu import FollowUp, band_of, follow_ups
+from ussd.screens import SEP, with_error
+from ussd.state import Quiz
+
+
+def question(_: Gettext, *, quiz: Quiz, error: bool = False) -> str:
+    """The next unanswered item of ``quiz`` with its answers."""
+    instrument = INSTRUMENTS[quiz.instrument]
+    number = len(quiz.answers)
+    item = _(instrument.items[number])
+    answers = SEP.join(
+        f"{key}. {_(option.label)}" for key, option in enumerate(instrument.options, start=1)
+    )
+    if error:
+        return SEP.join((_("Invalid choice."), item, answers))
+    return SEP.join((f"{number + 1}/{len(instrument.items)} {item}", answers, _("0. Back")))
+
+
+def _follow_up_label(follow_up: FollowUp, positive: bool, _: Gettext) -> str:
+    if follow_up is FollowUp.PGSI:
+        return _("Continue") if positive else _("9 more questions (last 12 months)")
+    if follow_up is FollowUp.EXCLUDE:
+        return _("Stop betting")
+    return _("Remind me every 3 months")
+
+
+def _head(quiz: Quiz, _: Gettext, settings: Settings) -> str:
+    band = band_of(quiz)
+    if quiz.instrument == InstrumentCode.LIE_BET:
+        if band.code is BandCode.POSITIVE:
+            return _(
+                "Your answers suggest betting may be harming you. "
+                "9 more questions about the last 12 months will tell more."
+            )
+        return _("No sign of harm from betting in your answers.")
+    head = _("Your result: {band}.").format(band=_(band.label))
+    if band.refer:
+        return SEP.join((head, _("Helpline: {helpline}").format(helpline=helpline(settings))))
+    if band.code is BandCode.LOW_RISK:
+        return " ".join((head, _("A few of your answers show some harm from betting.")))
+    return " ".join((head, _("No sign of harm from betting in your answers.")))
+
+
+def result(_: Gettext, *, quiz: Quiz, settings: Settings, error: bool = False) -> str:
+    """A completed screening: the band in plain words, the helpline where NSER refers, what next.
+
+    The numbered choices are :func:`ussd.screening_menu.follow_ups`, in order.
+    """
+    positive = band_of(quiz).code is BandCode.POSITIVE
+    choices = [
+        f"{key}. {_follow_up_label(follow_up, positive, _)}"
+        for key, follow_up in enumerate(follow_ups(quiz), start=1)
+    ]
+    body = SEP.join((_head(quiz, _, settings), *choices, _("00. Main menu")))
+    return with_error(body, error, _)
+
+
+def last_result(_: Gettext, *, lang: str, latest: Result | None, settings: Settings) -> str:
+    """The citizen's latest screening, asked for from the status screen: date and band."""
+    if latest is None:
+        return _("You have not checked your gambling yet. To check, choose 4 on the main menu.")
+    meaning = latest.meaning
+    day = short_date(latest.taken_at.astimezone(NAIROBI).date(), lang)
+    head = _("Your last check, on {date}: {band}.").format(date=day, band=_(meaning.label))
+    if not meaning.refer:
+        return head
+    return SEP.join((head, _("Helpline: {helpline}").format(helpline=helpline(settings))))
+
+
+def reminders_on(_: Gettext) -> str:
+    """The citizen opted in to a quarterly reminder to check again."""
+    return _("Done. We will send you an SMS every 3 months to remind you to check again.")
