@@ -12,7 +12,7 @@ service role is granted only INSERT and SELECT on them (``core.privileges``).
 
 Downgrade rebuilds the old chain from the entries in id order.
 
-Revision ID: 0003_audit_log
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-24 10:00:00
 """
@@ -27,7 +27,7 @@ from datetime import UTC
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_audit_log"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -5,8 +5,8 @@ subject; the answers sealed, what statistics need in the clear, unique per
 channel request and step. ``screening_reminder``: a subject's opt-in to a
 quarterly reminder to screen again, with when it is next due.
 
-Revision ID: 0003_screening
-Revises: 0004_audit_log
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-22 20:16:35
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_screening"
-down_revision: str | None = "0004_audit_log"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
