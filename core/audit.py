@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -160,11 +161,24 @@ class ChainReport:
         return self.broken_id is None
 
 
-async def verify(session: AsyncSession, *, batch: int = 1000) -> ChainReport:
-    """Walk the whole chain in id order and name the first entry that does not verify."""
+Progress = Callable[[int, int], None]
+
+
+async def verify(
+    session: AsyncSession, *, batch: int = 1000, progress: Progress | None = None
+) -> ChainReport:
+    """Walk the whole chain in id order and name the first entry that does not verify.
+
+    ``progress(checked, total)`` is called after each batch of ``batch`` entries
+    (``total`` counted at the start), e.g. for a progress bar.
+    """
     expected_prev = GENESIS
     checked = 0
     after_id = 0
+    total = 0
+    if progress is not None:
+        total = (await session.exec(select(func.count()).select_from(AuditEntry))).one()
+        progress(0, total)
     while True:
         rows = (
             await session.exec(
@@ -188,3 +202,5 @@ async def verify(session: AsyncSession, *, batch: int = 1000) -> ChainReport:
             checked += 1
             after_id = entry.id
         session.expunge_all()
+        if progress is not None:
+            progress(checked, max(total, checked))

@@ -62,3 +62,51 @@ class RequestKeyConflict(NSERError):
 
 class IntegrityFailure(NSERError):
     """Stored data does not verify (an audit hash chain break, an undecryptable field)."""
+
+
+class NotFound(NSERError):
+    """Nothing in the register matches what was asked for (a reference, a BST, a request id)."""
+
+
+class SignInRefused(NSERError):
+    """A staff sign-in failed: wrong username, password or code, or a disabled account.
+
+    Deliberately says no more than that, so the screen cannot be used to learn
+    which usernames exist or which factor was wrong.
+    """
+
+
+class AccountLocked(SignInRefused):
+    """Too many failed sign-ins: the account refuses every attempt until ``until`` (UTC)."""
+
+    def __init__(self, *, until: datetime) -> None:
+        super().__init__(f"account locked until {until.isoformat()}")
+        self.until = until
+
+
+class WeakPassword(InvalidInput):
+    """A new staff password does not meet the rules (12 to 128 characters, not the username)."""
+
+
+class PermissionDenied(NSERError):
+    """A staff member may not do ``action``: their role is below ``needed``, or the account
+    is disabled or not fully set up. Raised by :mod:`core.permissions`, which audits it.
+
+    Attributes:
+        action: what was attempted (``lift.request``).
+        needed: the role that may do it (``officer``), as a plain string.
+    """
+
+    def __init__(self, *, action: str, needed: str, reason: str | None = None) -> None:
+        super().__init__(reason or f"{action} needs the {needed} role")
+        self.action = action
+        self.needed = needed
+
+
+class MakerCheckerViolation(PermissionDenied):
+    """The staff member who requested a change tried to decide it too."""
+
+
+class LiftConflict(NSERError):
+    """A lift request cannot move as asked: the exclusion is not in force, it already has
+    an open request, or the request was decided already."""

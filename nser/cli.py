@@ -5,7 +5,9 @@ when ``DATABASE_URL``/``REDIS_URL`` are unset, migrations, web and worker);
 ``nser migrate``, ``nser web`` and ``nser worker`` are the production
 processes of the ``Procfile``; ``nser audit verify`` checks the audit chain;
 ``nser dial`` tries the USSD service by hand; ``nser keys`` prints fresh
-production key material.
+production key material; ``nser staff`` manages back-office accounts and
+``nser backoffice`` opens the staff's terminal application (the SSH
+``ForceCommand`` of ``docs/backoffice.md``).
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from core.embedded import EmbeddedServers, register_exists, start_embedded
 from core.errors import NSERError
 from core.migrate import upgrade
 from core.settings import Settings
+from nser import staffcmd
 
 log = logging.getLogger("nser")
 
 #: Commands that may create a register in an empty data dir; the others refuse to.
 CREATES_REGISTER = frozenset({"serve", "web", "worker", "migrate"})
 #: Commands that use Redis; the others never start the embedded one.
-USES_REDIS = frozenset({"serve", "web", "worker"})
+USES_REDIS = frozenset({"serve", "web", "worker", "backoffice"})
 SERVES_HTTP = frozenset({"serve", "web"})
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -77,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         actions,
     )
     command("keys", "print new NSER_ENCRYPTION_KEYS and NSER_INDEX_KEY values")
+    staffcmd.add_commands(commands, formatter)
+    command("backoffice", "open the staff back-office (the SSH ForceCommand for staff)")
     dial = command("dial", "a terminal phone for the USSD service")
     dial.add_argument(
         "--url", default="http://127.0.0.1:8000", help="the web app, or its USSD callback URL"
@@ -150,6 +155,12 @@ def _run_command(args: argparse.Namespace, settings: Settings, sock: socket.sock
 
     if args.command == "audit":
         return asyncio.run(_verify(settings.database_url))
+    if args.command == "staff":
+        return asyncio.run(staffcmd.run(args, settings.database_url))
+    if args.command == "backoffice":
+        from nser.backoffice import run_backoffice
+
+        return run_backoffice(settings)
     if args.command in {"migrate", "serve"}:
         upgrade(settings.database_url)
     if args.command == "worker":

@@ -13,7 +13,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from core.jobs import expire_exclusions
+from core.jobs import apply_lifts, expire_exclusions
 from core.queue import QUEUE
 from core.services import Services, open_services
 from core.settings import Settings
@@ -53,18 +53,19 @@ def create_worker(
             await ctx["services"].close()
 
     return Worker(
-        functions=[expire_exclusions],
+        functions=[expire_exclusions, apply_lifts],
         cron_jobs=[
             cron(
-                expire_exclusions,
+                job,
                 # A name of its own: sharing the function's name would replace the
                 # on-demand job's settings (kept result) with the cron's.
-                name="cron:expire_exclusions",
+                name=f"cron:{job.__name__}",
                 minute=set(range(0, 60, interval)),
                 second=0,
                 run_at_startup=True,
                 unique=True,
             )
+            for job in (expire_exclusions, apply_lifts)
         ],
         queue_name=QUEUE,
         redis_settings=redis_settings(settings),
