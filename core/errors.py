@@ -95,12 +95,15 @@ class PermissionDenied(NSERError):
     Attributes:
         action: what was attempted (``lift.request``).
         needed: the role that may do it (``officer``), as a plain string.
+        kind: why, for a screen to word it: ``role``, ``disabled``, ``setup``
+            (password or authenticator still to set) or ``maker-checker``.
     """
 
-    def __init__(self, *, action: str, needed: str, reason: str | None = None) -> None:
-        super().__init__(reason or f"{action} needs the {needed} role")
+    def __init__(self, *, action: str, needed: str, kind: str = "role", reason: str) -> None:
+        super().__init__(reason)
         self.action = action
         self.needed = needed
+        self.kind = kind
 
 
 class MakerCheckerViolation(PermissionDenied):
@@ -108,5 +111,14 @@ class MakerCheckerViolation(PermissionDenied):
 
 
 class LiftConflict(NSERError):
-    """A lift request cannot move as asked: the exclusion is not in force, it already has
-    an open request, or the request was decided already."""
+    """A lift request cannot move as asked.
+
+    Attributes:
+        kind: ``not_in_force`` (the exclusion is not in force), ``open`` (it already
+            has a request under way) or ``decided`` (the request is no longer awaiting
+            a decision).
+    """
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind

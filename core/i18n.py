@@ -83,3 +83,11 @@ def fits_one_segment(text: str) -> bool:
         return septets(text) <= SEGMENT_SEPTETS
     except UnicodeEncodeError:
         return False
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention Babel extracts)
+    """Mark ``message`` for translation where it is defined; translate it where it is shown.
+
+    For text fixed at import time, such as key binding descriptions.
+    """
+    return message

@@ -157,7 +157,7 @@ async def request(
         raise NotFound("no exclusion has that reference")
     exclusion, bst = found
     if not exclusions.is_in_force(exclusion, now=now):
-        raise LiftConflict("only an exclusion in force can be lifted")
+        raise LiftConflict("only an exclusion in force can be lifted", kind="not_in_force")
     open_already = (
         await db.exec(
             select(LiftRequest.id).where(
@@ -167,7 +167,7 @@ async def request(
         )
     ).first()
     if open_already is not None:
-        raise LiftConflict("this exclusion already has a lift request under way")
+        raise LiftConflict("this exclusion already has a lift request under way", kind="open")
     lift = LiftRequest(
         exclusion_id=exclusion.id,
         reason=text,
@@ -217,10 +217,11 @@ async def _decidable(
         raise MakerCheckerViolation(
             action=action,
             needed=Role.SUPERVISOR.value,
+            kind="maker-checker",
             reason="a lift must be decided by someone other than its requester",
         )
     if lift.status != LiftStatus.REQUESTED:
-        raise LiftConflict(f"this request is {lift.status} already")
+        raise LiftConflict(f"this request is {lift.status} already", kind="decided")
     return lift, bst
 
 

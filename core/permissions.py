@@ -47,14 +47,14 @@ class Principal:
         return f"staff:{self.username}"
 
 
-def _refusal(account: StaffAccount | None, needed: Role) -> str | None:
-    """Why ``account`` may not act with role ``needed`` now, or ``None`` when it may."""
+def _refusal(account: StaffAccount | None, needed: Role) -> tuple[str, str] | None:
+    """Why ``account`` may not act with role ``needed`` now (kind, reason), or ``None``."""
     if account is None or account.status != StaffStatus.ACTIVE:
-        return "the account is disabled"
+        return "disabled", "the account is disabled"
     if account.must_change_password or account.totp_secret_sealed is None:
-        return "the account is not fully set up"
+        return "setup", "the account is not fully set up"
     if not Role(account.role).covers(needed):
-        return f"needs the {needed} role"
+        return "role", f"needs the {needed} role"
     return None
 
 
@@ -80,12 +80,13 @@ async def require(
     account = (
         await db.exec(select(StaffAccount).where(col(StaffAccount.id) == principal.staff_id))
     ).first()
-    reason = _refusal(account, needed)
-    if reason is None:
+    refusal = _refusal(account, needed)
+    if refusal is None:
         assert account is not None
         return Principal(
             principal.staff_id, principal.username, Role(account.role), account.language
         )
+    kind, reason = refusal
     await db.rollback()
     await audit.append(
         db,
@@ -96,7 +97,7 @@ async def require(
         occurred_at=now,
     )
     await db.commit()
-    raise PermissionDenied(action=action, needed=needed.value, reason=reason)
+    raise PermissionDenied(action=action, needed=needed.value, kind=kind, reason=reason)
 
 
 def requires(
