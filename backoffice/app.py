@@ -22,7 +22,7 @@ from backoffice.screens.lifts import LiftsScreen
 from backoffice.screens.login import LoginScreen
 from backoffice.screens.search import SearchScreen
 from core import totp
-from core.i18n import N_, Gettext
+from core.i18n import N_, Gettext, Language
 from core.permissions import Principal
 from core.services import Services
 
@@ -74,7 +74,7 @@ class BackofficeApp(App[int]):
 
     async def on_mount(self) -> None:
         self.services = self._open_services()
-        self.gettext = self.services.catalogues.gettext("en")
+        self.gettext = self.services.catalogues.gettext(Language.ENGLISH)
         await self.push_screen(LoginScreen())
 
     async def on_unmount(self) -> None:

@@ -89,8 +89,8 @@ class LoginScreen(Screen[None]):
             self._say(_("The database is not answering. Nothing was changed; try again shortly."))
             return
         if signed.must_change_password:
-            await app.push_screen(PasswordScreen(signed.principal, current=password))
+            app.push_screen(PasswordScreen(signed.principal, current=password))
         elif signed.must_enrol:
-            await app.push_screen(EnrolScreen(signed.principal))
+            app.push_screen(EnrolScreen(signed.principal))
         else:
             app.signed_in(signed.principal)

@@ -87,4 +87,4 @@ class PasswordScreen(Screen[None]):
                 "! " + _("The database is not answering. Nothing was changed; try again shortly.")
             )
             return
-        await app.switch_screen(EnrolScreen(self._principal))
+        app.switch_screen(EnrolScreen(self._principal))

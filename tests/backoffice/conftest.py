@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from backoffice.app import BackofficeApp
 from core.services import open_services
@@ -41,14 +41,16 @@ async def settle(pilot: Pilot[object]) -> None:
 
 
 async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
-    """Focus ``selector`` and type ``text`` key by key."""
-    widget = pilot.app.screen.query_one(selector)
-    widget.focus()
+    """Focus the field ``selector`` and fill it with ``text`` (Enter is pressed separately)."""
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = text
     await pilot.pause()
-    await pilot.press(*text)
 
 
-async def sign_in(pilot: Pilot[object], who: Member, clock: Clock, *, code: str | None = None) -> None:
+async def sign_in(
+    pilot: Pilot[object], who: Member, clock: Clock, *, code: str | None = None
+) -> None:
     """Type username, password and the current code, and submit."""
     await type_into(pilot, "#username", who.principal.username)
     await type_into(pilot, "#password", who.password)
