@@ -8,6 +8,8 @@ or writes a file, and quitting ends the process and with it the SSH session.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
@@ -73,6 +75,10 @@ class BackofficeApp(App[int]):
         return self.services
 
     async def on_mount(self) -> None:
+        if not self.is_headless and threading.current_thread() is threading.main_thread():
+            # Textual's terminal driver installs a SIGTSTP handler that stops the process;
+            # on a ForceCommand session nothing could resume it, so the signal is ignored.
+            signal.signal(signal.SIGTSTP, signal.SIG_IGN)
         self.services = self._open_services()
         self.gettext = self.services.catalogues.gettext(Language.ENGLISH)
         await self.push_screen(LoginScreen())
