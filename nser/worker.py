@@ -39,6 +39,9 @@ def create_worker(
 ) -> Worker:
     """An ARQ worker for NSER's jobs, on queue :data:`core.queue.QUEUE`.
 
+    Crons, every ``NSER_EXPIRY_INTERVAL_MINUTES`` and at start-up: expiring
+    exclusions past their end, and applying lifts whose cooling-off is over.
+
     Given ``services`` (tests, ``nser serve``), jobs use them and the caller
     closes them; otherwise the worker opens its own at start-up and closes them
     at shutdown.

@@ -32,6 +32,7 @@ class HelpScreen(ModalScreen[None]):
             "  ?  " + _("This help"),
             "  Ctrl+Q  " + _("Quit (this also ends your session)"),
             "  Tab, Esc  " + _("Next field; leave a field to use the keys"),
+            "  r  " + _("Refresh; on Lifts, o shows open requests or all"),
             "",
             _("Who may do what"),
             "  " + _("viewer: look at figures, people, lifts and the audit log"),

@@ -26,8 +26,8 @@ class LiftsScreen(StaffScreen):
         Binding("n", "request", N_("Request")),
         Binding("y", "approve", N_("Approve")),
         Binding("x", "reject", N_("Reject")),
-        Binding("o", "toggle_open", N_("Open/all")),
-        Binding("r", "refresh", N_("Refresh")),
+        Binding("o", "toggle_open", N_("Open/all"), show=False),
+        Binding("r", "refresh", N_("Refresh"), show=False),
     ]
     NEEDS: ClassVar[dict[str, Role]] = {
         "request": Role.OFFICER,

@@ -29,9 +29,9 @@ from tests.support.staff import add_staff, member
 
 SnapCompare = Callable[..., bool]
 FIXED = [
-    ("+254712000001", "BST-2345678B", "K7M3-Q9PA", Period.SIX_MONTHS, Channel.USSD, 0),
-    ("+254712000002", "BST-3456789C", "M4NP-2RT7", Period.PERMANENT, Channel.USSD, 3),
-    ("+254712000003", "BST-456789CD", "X9YZ-8WV5", Period.ONE_YEAR, Channel.SMS, 1),
+    ("+254712000001", "BST-2345678X", "K7M3-Q9PD", Period.SIX_MONTHS, Channel.USSD, 0),
+    ("+254712000002", "BST-3456789J", "M4NP-2RTD", Period.PERMANENT, Channel.USSD, 3),
+    ("+254712000003", "BST-456789C3", "X9YZ-8WV5", Period.ONE_YEAR, Channel.SMS, 1),
 ]
 
 
@@ -150,7 +150,7 @@ def test_search_result(snap_compare: SnapCompare, settings: Settings, clock: Clo
     async def search(pilot: Pilot[object]) -> None:
         await pilot.press("slash")
         await settle(pilot)
-        await type_into(pilot, "#query", "m4np2rt7")
+        await type_into(pilot, "#query", "m4np2rtd")
         await pilot.press("enter")
 
     assert snap_compare(app_for(settings, clock), run_before=signed_in_at(Role.OFFICER, search))
@@ -167,7 +167,7 @@ def test_lift_awaiting_a_supervisor(
             await lifts.request(
                 db,
                 principal=olive.principal,
-                reference="K7M3-Q9PA",
+                reference="K7M3-Q9PD",
                 reason="Came to the office with ID; asked to lift.",
                 now=app.core.clock(),
             )
