@@ -13,7 +13,7 @@ import pytest
 from nser.cli import run
 from tests.nser.conftest import bare_environment
 
-COMMANDS = ("serve", "web", "worker", "migrate", "audit", "keys", "dial")
+COMMANDS = ("serve", "web", "worker", "migrate", "audit", "keys", "dial", "staff", "backoffice")
 
 
 def nser(
