@@ -85,7 +85,7 @@ def fits_one_segment(text: str) -> bool:
         return False
 
 
-def N_(message: str) -> str:  # noqa: N802 (the gettext convention Babel extracts)
+def N_(message: str) -> str:
     """Mark ``message`` for translation where it is defined; translate it where it is shown.
 
     For text fixed at import time, such as key binding descriptions.

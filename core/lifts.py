@@ -33,7 +33,7 @@ from core.models import (
     StaffAccount,
     Subject,
 )
-from core.permissions import Principal, requires
+from core.permissions import Principal, refuse, requires
 
 REASON_MAX = 500
 
@@ -203,17 +203,14 @@ async def _decidable(
     assert found is not None
     bst = found[1]
     if lift.requested_by == principal.staff_id:
-        await db.rollback()
-        await audit.append(
+        await refuse(
             db,
-            actor=principal.actor,
-            action="staff.refused",
+            principal,
             entity=f"lift_request:{request_id}",
             subject=bst,
             after={"action": action, "reason": "maker-checker: own request"},
-            occurred_at=now,
+            now=now,
         )
-        await db.commit()
         raise MakerCheckerViolation(
             action=action,
             needed=Role.SUPERVISOR.value,
@@ -223,6 +220,35 @@ async def _decidable(
     if lift.status != LiftStatus.REQUESTED:
         raise LiftConflict(f"this request is {lift.status} already", kind="decided")
     return lift, bst
+
+
+async def _decide(
+    db: AsyncSession,
+    lift: LiftRequest,
+    status: LiftStatus,
+    principal: Principal,
+    *,
+    bst: str,
+    now: datetime,
+    **after: str,
+) -> LiftView:
+    """Record ``principal``'s decision on a requested lift and audit it (``lift.<status>``)."""
+    assert lift.id is not None
+    lift.status = status.value
+    lift.decided_by = principal.staff_id
+    lift.decided_at = now
+    await db.flush()
+    await audit.append(
+        db,
+        actor=principal.actor,
+        action=f"lift.{status.value}",
+        entity=f"lift_request:{lift.id}",
+        subject=bst,
+        before={"status": LiftStatus.REQUESTED.value},
+        after={"status": status.value, **after},
+        occurred_at=now,
+    )
+    return await _view(db, lift.id)
 
 
 @requires(Role.SUPERVISOR, "lift.approve")
@@ -246,22 +272,9 @@ async def approve(
         LiftConflict: the request was decided, withdrawn or completed already.
     """
     lift, bst = await _decidable(db, principal, request_id, "lift.approve", now)
-    lift.status = LiftStatus.APPROVED.value
-    lift.decided_by = principal.staff_id
-    lift.decided_at = now
     lift.effective_at = now + cooling_off
-    await db.flush()
-    await audit.append(
-        db,
-        actor=principal.actor,
-        action="lift.approved",
-        entity=f"lift_request:{request_id}",
-        subject=bst,
-        before={"status": LiftStatus.REQUESTED.value},
-        after={"status": lift.status, "effective_at": lift.effective_at.isoformat()},
-        occurred_at=now,
-    )
-    return await _view(db, request_id)
+    after = {"effective_at": lift.effective_at.isoformat()}
+    return await _decide(db, lift, LiftStatus.APPROVED, principal, bst=bst, now=now, **after)
 
 
 @requires(Role.SUPERVISOR, "lift.reject")
@@ -276,23 +289,9 @@ async def reject(
     """
     text = _reason(note)
     lift, bst = await _decidable(db, principal, request_id, "lift.reject", now)
-    lift.status = LiftStatus.REJECTED.value
-    lift.decided_by = principal.staff_id
-    lift.decided_at = now
     lift.decision_note = text
     lift.closed_at = now
-    await db.flush()
-    await audit.append(
-        db,
-        actor=principal.actor,
-        action="lift.rejected",
-        entity=f"lift_request:{request_id}",
-        subject=bst,
-        before={"status": LiftStatus.REQUESTED.value},
-        after={"status": lift.status},
-        occurred_at=now,
-    )
-    return await _view(db, request_id)
+    return await _decide(db, lift, LiftStatus.REJECTED, principal, bst=bst, now=now)
 
 
 async def apply_due(db: AsyncSession, *, now: datetime, limit: int = 100) -> int:

@@ -15,7 +15,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,17 +87,41 @@ async def require(
             principal.staff_id, principal.username, Role(account.role), account.language
         )
     kind, reason = refusal
+    await refuse(
+        db,
+        principal,
+        entity=f"staff:{principal.staff_id}",
+        after={"action": action, "needed": needed.value, "reason": reason},
+        now=now,
+    )
+    raise PermissionDenied(action=action, needed=needed.value, kind=kind, reason=reason)
+
+
+async def refuse(
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    entity: str,
+    after: dict[str, Any],
+    subject: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record that ``principal`` was refused, and nothing else: roll back what the operation
+    started, append ``staff.refused`` (``after`` says what and why) and commit it.
+
+    The caller raises its :class:`PermissionDenied` next.
+    """
     await db.rollback()
     await audit.append(
         db,
         actor=principal.actor,
         action="staff.refused",
-        entity=f"staff:{principal.staff_id}",
-        after={"action": action, "needed": needed.value, "reason": reason},
+        entity=entity,
+        subject=subject,
+        after=after,
         occurred_at=now,
     )
     await db.commit()
-    raise PermissionDenied(action=action, needed=needed.value, kind=kind, reason=reason)
 
 
 def requires(

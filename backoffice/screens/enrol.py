@@ -11,7 +11,7 @@ from textual.widgets import Input, Label, Static
 
 from backoffice.widgets.chrome import StaffFooter, gettext_of
 from backoffice.widgets.qr import QrCode
-from backoffice.widgets.text import STORE_DOWN
+from backoffice.widgets.text import STORE_DOWN, problem
 from core import staff, totp
 from core.errors import InvalidInput, SignInRefused
 from core.permissions import Principal
@@ -73,12 +73,7 @@ class EnrolScreen(Screen[None]):
             )
             event.input.value = ""
             return
-        except SignInRefused:
-            status.update("! " + _("Your account cannot be used now. Ask an administrator."))
-            return
-        except STORE_DOWN:
-            status.update(
-                "! " + _("The database is not answering. Nothing was changed; try again shortly.")
-            )
+        except (SignInRefused, *STORE_DOWN) as exc:
+            status.update("! " + (problem(exc, _) or ""))
             return
         app.signed_in(self._principal)

@@ -11,7 +11,7 @@ from textual.widgets import Input, Label, Static
 
 from backoffice.screens.enrol import EnrolScreen
 from backoffice.widgets.chrome import StaffFooter, gettext_of
-from backoffice.widgets.text import STORE_DOWN
+from backoffice.widgets.text import STORE_DOWN, problem
 from core import passwords, staff
 from core.errors import SignInRefused, WeakPassword
 from core.permissions import Principal
@@ -79,12 +79,7 @@ class PasswordScreen(Screen[None]):
                 )
             )
             return
-        except SignInRefused:
-            status.update("! " + _("Your account cannot be used now. Ask an administrator."))
-            return
-        except STORE_DOWN:
-            status.update(
-                "! " + _("The database is not answering. Nothing was changed; try again shortly.")
-            )
+        except (SignInRefused, *STORE_DOWN) as exc:
+            status.update("! " + (problem(exc, _) or ""))
             return
         app.switch_screen(EnrolScreen(self._principal))

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import LiftConflict, MakerCheckerViolation, PermissionDenied
+from core.errors import LiftConflict, MakerCheckerViolation, PermissionDenied, SignInRefused
 from core.i18n import Gettext
 from core.periods import NAIROBI, Period
 from core.texts import period_label
@@ -43,6 +43,8 @@ def problem(exc: Exception, _: Gettext) -> str | None:
     """The words for an error any screen may meet; ``None`` for a screen's own (not found…)."""
     if isinstance(exc, PermissionDenied):
         return refusal(exc, _)
+    if isinstance(exc, SignInRefused):  # the account was disabled or reset meanwhile
+        return _("Your account cannot be used now. Ask an administrator.")
     if isinstance(exc, STORE_DOWN):
         return _("The database is not answering. Nothing was changed; try again shortly.")
     if isinstance(exc, LiftConflict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -32,7 +33,7 @@ def make_app(settings: Settings, clock: Clock) -> AppFactory:
     return make
 
 
-async def settle(pilot: Pilot[object]) -> None:
+async def settle(pilot: Pilot[Any]) -> None:
     """Let workers finish and the screen repaint."""
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
@@ -40,7 +41,7 @@ async def settle(pilot: Pilot[object]) -> None:
     await pilot.pause()
 
 
-async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
+async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
     """Focus the field ``selector`` and fill it with ``text`` (Enter is pressed separately)."""
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
@@ -48,9 +49,7 @@ async def type_into(pilot: Pilot[object], selector: str, text: str) -> None:
     await pilot.pause()
 
 
-async def sign_in(
-    pilot: Pilot[object], who: Member, clock: Clock, *, code: str | None = None
-) -> None:
+async def sign_in(pilot: Pilot[Any], who: Member, clock: Clock, *, code: str | None = None) -> None:
     """Type username, password and the current code, and submit."""
     await type_into(pilot, "#username", who.principal.username)
     await type_into(pilot, "#password", who.password)
@@ -59,18 +58,18 @@ async def sign_in(
     await settle(pilot)
 
 
-def status(pilot: Pilot[object]) -> str:
+def status(pilot: Pilot[Any]) -> str:
     """The status line of the current screen."""
     return str(pilot.app.screen.query_one("#status", Static).render())
 
 
-def cells(pilot: Pilot[object], selector: str) -> list[list[str]]:
+def cells(pilot: Pilot[Any], selector: str) -> list[list[str]]:
     """Every row of a table on the current screen, as text."""
     table = pilot.app.screen.query_one(selector, DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-def screen_text(pilot: Pilot[object]) -> str:
+def screen_text(pilot: Pilot[Any]) -> str:
     """What the terminal shows now, as plain text lines (trailing spaces dropped)."""
     strips = pilot.app.screen._compositor.render_strips()
     return "\n".join(strip.text.rstrip() for strip in strips)

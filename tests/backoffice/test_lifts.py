@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.pilot import Pilot
 
 from core import staff
@@ -15,13 +17,13 @@ from tests.support.staff import Member, excluded, member
 REASON = "Citizen came to the office with ID; asked to lift."
 
 
-async def open_lifts(pilot: Pilot[object], who: Member, clock: Clock) -> None:
+async def open_lifts(pilot: Pilot[Any], who: Member, clock: Clock) -> None:
     await sign_in(pilot, who, clock)
     await pilot.press("l")
     await settle(pilot)
 
 
-async def request_lift(pilot: Pilot[object], reference: str, reason: str = REASON) -> None:
+async def request_lift(pilot: Pilot[Any], reference: str, reason: str = REASON) -> None:
     await pilot.press("n")
     await settle(pilot)
     await type_into(pilot, "#reference", reference)

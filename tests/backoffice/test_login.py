@@ -38,7 +38,8 @@ async def test_first_sign_in_sets_a_password_and_enrols_by_qr_code(
         shown = screen_text(pilot)
         assert "Set up your authenticator" in shown
         assert totp.grouped(ENROL_SECRET) in shown
-        assert "█" in shown and "▀" in shown  # the QR code, drawn in half blocks
+        assert "█" in shown
+        assert "▀" in shown
         await type_into(
             pilot,
             "#code",

@@ -53,7 +53,7 @@ def every_binding() -> list[tuple[str, str]]:
     found = []
     for owner in owners:
         for binding in getattr(owner, "BINDINGS", []):
-            found.append((binding.key, binding.action))  # type: ignore[union-attr]
+            found.append((binding.key, binding.action))
     return found
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis
@@ -38,7 +39,8 @@ FIXED = [
 @pytest.fixture
 def clean(settings: Settings) -> None:
     """Empty tables and Redis, synchronously (snapshots run the app in a loop of their own)."""
-    assert settings.database_url is not None and settings.redis_url is not None
+    assert settings.database_url is not None
+    assert settings.redis_url is not None
     asyncio.run(empty_tables(settings.database_url))
     with redis.Redis.from_url(settings.redis_url) as client:
         client.flushdb()
@@ -102,9 +104,9 @@ def app_for(settings: Settings, clock: Clock) -> BackofficeApp:
 
 
 def signed_in_at(
-    role: Role, then: Callable[[Pilot[object]], Awaitable[None]] | None = None
-) -> Callable[[Pilot[object]], Awaitable[None]]:
-    async def run_before(pilot: Pilot[object]) -> None:
+    role: Role, then: Callable[[Pilot[Any]], Awaitable[None]] | None = None
+) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[Any]) -> None:
         app: BackofficeApp = pilot.app  # type: ignore[assignment]
         await seed(app.core)
         who = await member(app.core, "olive" if role is Role.OFFICER else "sam", role)
@@ -125,7 +127,7 @@ def test_login(snap_compare: SnapCompare, settings: Settings, clock: Clock) -> N
 def test_enrolment_draws_the_qr_code(
     snap_compare: SnapCompare, settings: Settings, clock: Clock
 ) -> None:
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
         app: BackofficeApp = pilot.app  # type: ignore[assignment]
         temporary = await add_staff(app.core, "olive", Role.OFFICER)
         await type_into(pilot, "#username", "olive")
@@ -147,7 +149,7 @@ def test_dashboard(snap_compare: SnapCompare, settings: Settings, clock: Clock) 
 
 @pytest.mark.usefixtures("clean")
 def test_search_result(snap_compare: SnapCompare, settings: Settings, clock: Clock) -> None:
-    async def search(pilot: Pilot[object]) -> None:
+    async def search(pilot: Pilot[Any]) -> None:
         await pilot.press("slash")
         await settle(pilot)
         await type_into(pilot, "#query", "m4np2rtd")
@@ -160,7 +162,7 @@ def test_search_result(snap_compare: SnapCompare, settings: Settings, clock: Clo
 def test_lift_awaiting_a_supervisor(
     snap_compare: SnapCompare, settings: Settings, clock: Clock
 ) -> None:
-    async def lifts_screen(pilot: Pilot[object]) -> None:
+    async def lifts_screen(pilot: Pilot[Any]) -> None:
         app: BackofficeApp = pilot.app  # type: ignore[assignment]
         olive = await member(app.core, "olive", Role.OFFICER)
         async with app.core.db() as db:
@@ -183,7 +185,7 @@ def test_lift_awaiting_a_supervisor(
 
 @pytest.mark.usefixtures("clean")
 def test_audit_verified(snap_compare: SnapCompare, settings: Settings, clock: Clock) -> None:
-    async def verify(pilot: Pilot[object]) -> None:
+    async def verify(pilot: Pilot[Any]) -> None:
         await pilot.press("a")
         await settle(pilot)
         await pilot.press("v")
@@ -193,7 +195,7 @@ def test_audit_verified(snap_compare: SnapCompare, settings: Settings, clock: Cl
 
 @pytest.mark.usefixtures("clean")
 def test_help(snap_compare: SnapCompare, settings: Settings, clock: Clock) -> None:
-    async def help_panel(pilot: Pilot[object]) -> None:
+    async def help_panel(pilot: Pilot[Any]) -> None:
         await pilot.press("question_mark")
 
     assert snap_compare(app_for(settings, clock), run_before=signed_in_at(Role.OFFICER, help_panel))

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from arq import create_pool
-
 from core import exclusions
 from core.models import Channel
 from core.periods import Period
-from core.queue import QUEUE
 from core.services import Services
 from core.settings import Settings
-from nser.worker import create_worker, redis_settings
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
+from tests.support.worker import run_job
 
 
 async def test_worker_expires_due_exclusions_and_audits(
@@ -34,18 +31,7 @@ async def test_worker_expires_due_exclusions_and_audits(
         await db.commit()
     clock.advance(days=366)  # past 6 months and 1 year, never past permanent
 
-    pool = await create_pool(redis_settings(settings), default_queue_name=QUEUE)
-    try:
-        job = await pool.enqueue_job("expire_exclusions", _job_id="expire-test")
-        assert job is not None
-        worker = create_worker(settings, services=services, burst=True, handle_signals=False)
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
-        assert await job.result(timeout=5) == 2
-    finally:
-        await pool.aclose()
+    assert await run_job(settings, services, "expire_exclusions") == 2
 
     statuses = sorted(row["status"] for row in await rows("exclusion"))
     assert statuses == ["active", "expired", "expired"]

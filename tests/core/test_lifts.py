@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
-from arq import create_pool
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -15,13 +13,12 @@ from core.errors import LiftConflict, MakerCheckerViolation, NotFound, Permissio
 from core.models import Channel, Role
 from core.periods import Period
 from core.permissions import Principal
-from core.queue import QUEUE
 from core.services import Services
 from core.settings import Settings
-from nser.worker import create_worker, redis_settings
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.staff import excluded, member
+from tests.support.worker import run_job
 
 REASON = "Citizen asked at the Nairobi office; ID seen."
 WEEK = timedelta(days=7)
@@ -46,20 +43,9 @@ async def approve(services: Services, who: Principal, request_id: int) -> lifts.
 
 
 async def run_cron(settings: Settings, services: Services) -> int:
-    pool = await create_pool(redis_settings(settings), default_queue_name=QUEUE)
-    try:
-        job = await pool.enqueue_job("apply_lifts", _job_id=f"lifts-test-{uuid.uuid4().hex}")
-        assert job is not None
-        worker = create_worker(settings, services=services, burst=True, handle_signals=False)
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
-        result = await job.result(timeout=5)
-        assert isinstance(result, int)
-        return result
-    finally:
-        await pool.aclose()
+    result = await run_job(settings, services, "apply_lifts")
+    assert isinstance(result, int)
+    return result
 
 
 async def test_a_lift_takes_effect_after_the_cooling_off_through_the_worker(

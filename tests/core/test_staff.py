@@ -35,7 +35,8 @@ async def test_a_new_account_signs_in_once_with_its_temporary_password_to_set_up
     services: Services, rows: RowFetcher
 ) -> None:
     temporary = await add_staff(services, "Olive", Role.OFFICER)
-    assert len(temporary) == 19 and temporary.count("-") == 3
+    assert len(temporary) == 19
+    assert temporary.count("-") == 3
 
     signed = await sign_in(services, "olive", temporary, "")
 
