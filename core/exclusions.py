@@ -160,20 +160,40 @@ async def preview(
     return judge(standing.exclusion, period=period, now=now)
 
 
-async def _expire(
-    session: AsyncSession, *, exclusion: ExclusionRow, bst: str, actor: str, now: datetime
+async def _end(
+    session: AsyncSession,
+    *,
+    exclusion: ExclusionRow,
+    status: ExclusionStatus,
+    bst: str,
+    actor: str,
+    now: datetime,
 ) -> EventRow:
-    expired, event = await store.set_status(
+    """Move ``exclusion`` to ``status`` (expired or lifted) with its event, fanned out."""
+    ended, event = await store.set_status(
         session,
         exclusion_id=exclusion.id,
-        status=ExclusionStatus.EXPIRED,
-        type_=EventType.EXPIRED,
+        status=status,
+        type_=EventType.EXPIRED if status is ExclusionStatus.EXPIRED else EventType.LIFTED,
         now=now,
     )
     await _record_event(
-        session, exclusion=expired, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
+        session, exclusion=ended, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
     )
     return event
+
+
+async def _expire(
+    session: AsyncSession, *, exclusion: ExclusionRow, bst: str, actor: str, now: datetime
+) -> EventRow:
+    return await _end(
+        session,
+        exclusion=exclusion,
+        status=ExclusionStatus.EXPIRED,
+        bst=bst,
+        actor=actor,
+        now=now,
+    )
 
 
 async def self_exclude(
@@ -337,17 +357,14 @@ async def lift(
     """
     if exclusion.status != ExclusionStatus.ACTIVE:
         raise ExclusionConflict("only an active exclusion can be lifted")
-    lifted, event = await store.set_status(
+    return await _end(
         session,
-        exclusion_id=exclusion.id,
+        exclusion=exclusion,
         status=ExclusionStatus.LIFTED,
-        type_=EventType.LIFTED,
+        bst=bst,
+        actor=actor,
         now=now,
     )
-    await _record_event(
-        session, exclusion=lifted, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
-    )
-    return event
 
 
 async def extend(
