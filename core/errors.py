@@ -77,8 +77,64 @@ class ProofRangeError(InvalidInput):
 
 
 class NotFound(NSERError):
-    """The thing asked for does not exist (an operator, a key, a subscription)."""
+    """The thing asked for does not exist (an operator, a key, a reference, a BST)."""
 
 
 class OperatorConflict(NSERError):
     """An operator change that clashes with what exists, e.g. a licence registered twice."""
+
+
+class SignInRefused(NSERError):
+    """A staff sign-in failed: wrong username, password or code, or a disabled account.
+
+    Deliberately says no more than that, so the screen cannot be used to learn
+    which usernames exist or which factor was wrong.
+    """
+
+
+class AccountLocked(SignInRefused):
+    """Too many failed sign-ins: the account refuses every attempt until ``until`` (UTC)."""
+
+    def __init__(self, *, until: datetime) -> None:
+        super().__init__(f"account locked until {until.isoformat()}")
+        self.until = until
+
+
+class WeakPassword(InvalidInput):
+    """A new staff password does not meet the rules (12 to 128 characters, not the username)."""
+
+
+class PermissionDenied(NSERError):
+    """A staff member may not do ``action``: their role is below ``needed``, or the account
+    is disabled or not fully set up. Raised by :mod:`core.permissions`, which audits it.
+
+    Attributes:
+        action: what was attempted (``lift.request``).
+        needed: the role that may do it (``officer``), as a plain string.
+        kind: why, for a screen to word it: ``role``, ``disabled``, ``setup``
+            (password or authenticator still to set) or ``maker-checker``.
+    """
+
+    def __init__(self, *, action: str, needed: str, kind: str = "role", reason: str) -> None:
+        super().__init__(reason)
+        self.action = action
+        self.needed = needed
+        self.kind = kind
+
+
+class MakerCheckerViolation(PermissionDenied):
+    """The staff member who requested a change tried to decide it too."""
+
+
+class LiftConflict(NSERError):
+    """A lift request cannot move as asked.
+
+    Attributes:
+        kind: ``not_in_force`` (the exclusion is not in force), ``open`` (it already
+            has a request under way) or ``decided`` (the request is no longer awaiting
+            a decision).
+    """
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -431,3 +431,34 @@ async def claim_due(
     """
     result = await (await session.connection()).execute(_DUE, {"now": now, "limit": limit})
     return [(ExclusionRow.of(row._mapping), row.s_bst) for row in result]
+
+
+_WITH_BST = select(*_columns(EXCLUSION, ExclusionRow), SUBJECT.c.bst.label("s_bst")).join_from(
+    EXCLUSION, SUBJECT, SUBJECT.c.id == EXCLUSION.c.subject_id
+)
+_BY_REFERENCE = _WITH_BST.where(EXCLUSION.c.reference == bindparam("key", type_=String))
+_BY_ID = _WITH_BST.where(EXCLUSION.c.id == bindparam("key"))
+_LOCKED = {
+    statement: statement.with_for_update(of=EXCLUSION) for statement in (_BY_REFERENCE, _BY_ID)
+}
+
+
+async def located(
+    session: AsyncSession,
+    *,
+    reference: str | None = None,
+    exclusion_id: int | None = None,
+    lock: bool = False,
+) -> tuple[ExclusionRow, str] | None:
+    """The exclusion with ``reference`` (``K7M3-Q9PA``) or ``exclusion_id``, and its subject's BST.
+
+    With ``lock`` the exclusion row is locked ``FOR UPDATE`` until the transaction ends.
+    """
+    statement = _BY_REFERENCE if reference is not None else _BY_ID
+    key = reference if reference is not None else exclusion_id
+    row = (
+        await (await session.connection()).execute(
+            _LOCKED[statement] if lock else statement, {"key": key}
+        )
+    ).first()
+    return None if row is None else (ExclusionRow.of(row._mapping), row.s_bst)

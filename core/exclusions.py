@@ -1,4 +1,4 @@
-"""The exclusion service: create, extend, status and expiry.
+"""The exclusion service: create, extend, status, expiry and lifting.
 
 Rules (``docs/decisions.md``): an exclusion is irrevocable by the citizen before
 ``ends_at``; the citizen may only lengthen it. Creation and extension are
@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, periods, subjects
+from core import audit, lift_store, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.enrolment import enrol
@@ -159,20 +159,40 @@ async def preview(
     return judge(standing.exclusion, period=period, now=now)
 
 
-async def _expire(
-    session: AsyncSession, *, exclusion: ExclusionRow, bst: str, actor: str, now: datetime
+async def _end(
+    session: AsyncSession,
+    *,
+    exclusion: ExclusionRow,
+    status: ExclusionStatus,
+    bst: str,
+    actor: str,
+    now: datetime,
 ) -> EventRow:
-    expired, event = await store.set_status(
+    """Move ``exclusion`` to ``status`` (expired or lifted) with its event, fanned out."""
+    ended, event = await store.set_status(
         session,
         exclusion_id=exclusion.id,
-        status=ExclusionStatus.EXPIRED,
-        type_=EventType.EXPIRED,
+        status=status,
+        type_=EventType.EXPIRED if status is ExclusionStatus.EXPIRED else EventType.LIFTED,
         now=now,
     )
     await _record_event(
-        session, exclusion=expired, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
+        session, exclusion=ended, event=event, bst=bst, actor=actor, before=_snapshot(exclusion)
     )
     return event
+
+
+async def _expire(
+    session: AsyncSession, *, exclusion: ExclusionRow, bst: str, actor: str, now: datetime
+) -> EventRow:
+    return await _end(
+        session,
+        exclusion=exclusion,
+        status=ExclusionStatus.EXPIRED,
+        bst=bst,
+        actor=actor,
+        now=now,
+    )
 
 
 async def self_exclude(
@@ -265,10 +285,11 @@ async def _record_event(
 ) -> None:
     """Everything that follows an exclusion event inside its own transaction.
 
-    The one place each event (created, extended, expired, later lifted) fans
-    out from: today its audit entry; the operators' outbox deliveries and the
-    citizen's confirmation SMS are written here too, so they commit or roll
-    back with the event itself.
+    The one place each event (created, extended, expired, lifted) fans out
+    from: today its audit entry, and for an extension the withdrawal of any
+    lift still under way (:func:`core.lift_store.withdraw_open`); the operators'
+    outbox deliveries and the citizen's confirmation SMS are written here too,
+    so they commit or roll back with the event itself.
     """
     await audit.append(
         session,
@@ -279,6 +300,34 @@ async def _record_event(
         before=before,
         after=_snapshot(exclusion),
         occurred_at=event.occurred_at,
+    )
+    if event.type == EventType.EXTENDED:
+        await lift_store.withdraw_open(
+            session, exclusion_id=exclusion.id, bst=bst, now=event.occurred_at
+        )
+
+
+async def lift(
+    session: AsyncSession, *, exclusion: ExclusionRow, bst: str, actor: str, now: datetime
+) -> EventRow:
+    """Lift ``exclusion`` (``exclusion.lifted``): it stops being in force from ``now``.
+
+    Only the maker-checker path calls this (:func:`core.lifts.apply_due`, once an
+    approved request's cooling-off is over), holding the exclusion's row lock.
+    The event fans out through :func:`_record_event` like every other.
+
+    Raises:
+        ExclusionConflict: the exclusion is not active (expired or lifted already).
+    """
+    if exclusion.status != ExclusionStatus.ACTIVE:
+        raise ExclusionConflict("only an active exclusion can be lifted")
+    return await _end(
+        session,
+        exclusion=exclusion,
+        status=ExclusionStatus.LIFTED,
+        bst=bst,
+        actor=actor,
+        now=now,
     )
 
 

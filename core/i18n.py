@@ -44,8 +44,8 @@ def N_(message: str) -> str:
     """Mark ``message`` for translation where it is defined as data; translate it later with ``_``.
 
     Returns ``message`` unchanged: wording kept in data (a screening item, a
-    band's label) is extracted into the catalogues from here and looked up in
-    the reader's language only when it is shown.
+    band's label, a key binding's description) is extracted into the catalogues
+    from here and looked up in the reader's language only when it is shown.
     """
     return message
 

@@ -14,6 +14,9 @@ Jobs:
   hands every opted-in citizen whose quarterly re-screening reminder is due to
   the SMS seam (:mod:`core.screening_sms`) and schedules the next one, audited.
   Claims rows with ``SKIP LOCKED`` too.
+* ``apply_lifts`` (cron, every ``NSER_EXPIRY_INTERVAL_MINUTES`` and at
+  start-up): lifts the exclusions whose
+  approved lift request's cooling-off is over (:func:`core.lifts.apply_due`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import exclusions, rescreening
+from core import exclusions, lifts, rescreening
 from core.audit import sequencer
 from core.services import Services
 
@@ -38,7 +41,9 @@ REMINDER_HOUR = 10
 
 
 class _Sweep(Protocol):
-    async def __call__(self, session: AsyncSession, *, now: datetime, limit: int) -> int: ...
+    async def __call__(
+        self, session: AsyncSession, /, *, now: datetime, limit: int = ...
+    ) -> int: ...
 
 
 async def _in_batches(services: Services, sweep: _Sweep) -> int:
@@ -92,3 +97,11 @@ async def sequence_audit(ctx: dict[str, Any]) -> int:
         total += run.added
         if not run.ran or run.added < SEQUENCE_BATCH:
             return total
+
+
+async def apply_lifts(ctx: dict[str, Any]) -> int:
+    """Apply every approved lift whose cooling-off is over, in batches; returns how many."""
+    total = await _in_batches(ctx["services"], lifts.apply_due)
+    if total:
+        log.info("closed %d lift requests whose cooling-off ended", total)
+    return total

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     expiry_interval_minutes: int = Field(
         default=1, ge=1, le=60, validation_alias="NSER_EXPIRY_INTERVAL_MINUTES"
     )
+    lift_cooling_off_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        validation_alias="NSER_LIFT_COOLING_OFF_DAYS",
+        description="Days between a supervisor approving a lift and the exclusion being lifted.",
+    )
     log_level: str = Field(default="INFO", validation_alias="NSER_LOG_LEVEL")
     database_timeout: float = Field(
         default=2.0,

@@ -7,12 +7,15 @@ processes of the ``Procfile``; ``nser audit checkpoint``, ``verify`` and
 ``public-key`` publish and check the audit log (:mod:`nser.audit_cli`);
 ``nser dial`` tries the USSD service by hand; ``nser keys`` prints fresh
 production key material; ``nser operator …`` manages operators
-(:mod:`nser.operator_cli`).
+(:mod:`nser.operator_cli`); ``nser staff`` manages back-office
+accounts and ``nser backoffice`` opens the staff's terminal application
+(the SSH ``ForceCommand`` of ``docs/backoffice.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import contextlib
 import logging
@@ -30,7 +33,7 @@ from core.embedded import EmbeddedServers, register_exists, start_embedded
 from core.errors import NSERError
 from core.privileges import migrate
 from core.settings import Settings
-from nser import operator_cli
+from nser import operator_cli, staffcmd
 from nser.audit_cli import public_key, run_audit
 
 log = logging.getLogger("nser")
@@ -38,7 +41,7 @@ log = logging.getLogger("nser")
 #: Commands that may create a register in an empty data dir; the others refuse to.
 CREATES_REGISTER = frozenset({"serve", "web", "worker", "migrate"})
 #: Commands that use Redis; the others never start the embedded one.
-USES_REDIS = frozenset({"serve", "web", "worker"})
+USES_REDIS = frozenset({"serve", "web", "worker", "backoffice"})
 SERVES_HTTP = frozenset({"serve", "web"})
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -96,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the audit log's name in its checkpoints (a URL without scheme)",
     )
     operator_cli.add_commands(command)
+    staffcmd.add_commands(commands, formatter)
+    command("backoffice", "open the staff back-office (the SSH ForceCommand for staff)")
     dial = command("dial", "a terminal phone for the USSD service")
     dial.add_argument(
         "--url", default="http://127.0.0.1:8000", help="the web app, or its USSD callback URL"
@@ -154,6 +159,12 @@ def _run_command(args: argparse.Namespace, settings: Settings, sock: socket.sock
         return run_audit(args, settings)
     if args.command == "operator":
         return operator_cli.run(args, settings)
+    if args.command == "staff":
+        return asyncio.run(staffcmd.run(args, settings.database_url))
+    if args.command == "backoffice":
+        from nser.backoffice import run_backoffice
+
+        return run_backoffice(settings)
     if args.command in {"migrate", "serve"}:
         migrate(settings)
     if args.command == "worker":

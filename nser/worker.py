@@ -16,6 +16,7 @@ from arq.worker import Worker
 
 from core.jobs import (
     REMINDER_HOUR,
+    apply_lifts,
     expire_exclusions,
     remind_rescreening,
     sequence_audit,
@@ -48,6 +49,9 @@ def create_worker(
 ) -> Worker:
     """An ARQ worker for NSER's jobs, on queue :data:`core.queue.QUEUE`.
 
+    Crons, every ``NSER_EXPIRY_INTERVAL_MINUTES`` and at start-up: expiring
+    exclusions past their end, and applying lifts whose cooling-off is over.
+
     Given ``services`` (tests, ``nser serve``), jobs use them and the caller
     closes them; otherwise the worker opens its own at start-up and closes them
     at shutdown. The audit sequencer runs every second (one at a time across
@@ -72,18 +76,21 @@ def create_worker(
             await ctx["services"].close()
 
     return Worker(
-        functions=[expire_exclusions, sequence_audit, remind_rescreening],
+        functions=[expire_exclusions, sequence_audit, remind_rescreening, apply_lifts],
         cron_jobs=[
             *([] if burst else [sequencer]),
-            cron(
-                expire_exclusions,
-                # A name of its own: sharing the function's name would replace the
-                # on-demand job's settings (kept result) with the cron's.
-                name="cron:expire_exclusions",
-                minute=set(range(0, 60, interval)),
-                second=0,
-                run_at_startup=True,
-                unique=True,
+            *(
+                cron(
+                    job,
+                    # A name of its own: sharing the function's name would replace the
+                    # on-demand job's settings (kept result) with the cron's.
+                    name=f"cron:{job.__name__}",
+                    minute=set(range(0, 60, interval)),
+                    second=0,
+                    run_at_startup=True,
+                    unique=True,
+                )
+                for job in (expire_exclusions, apply_lifts)
             ),
             cron(
                 remind_rescreening,

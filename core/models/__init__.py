@@ -12,6 +12,7 @@ from core.models.audit import (
     AuditUnsequenced,
 )
 from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
+from core.models.lift import OPEN_LIFT_STATUSES, LiftRequest, LiftStatus
 from core.models.operator import (
     ApiKey,
     Delivery,
@@ -25,12 +26,14 @@ from core.models.operator import (
     WebhookSecret,
 )
 from core.models.screening import ScreeningReminder, ScreeningResult
+from core.models.staff import Role, StaffAccount, StaffStatus
 from core.models.subject import Subject
 from core.models.ussd import UssdDialogueEnd
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "OPEN_LIFT_STATUSES",
     "ApiKey",
     "AuditCheckpoint",
     "AuditEntry",
@@ -45,12 +48,17 @@ __all__ = [
     "ExclusionEvent",
     "ExclusionStatus",
     "KeyMode",
+    "LiftRequest",
+    "LiftStatus",
     "Operator",
     "OperatorRequest",
     "OperatorStatus",
     "OperatorUsage",
+    "Role",
     "ScreeningReminder",
     "ScreeningResult",
+    "StaffAccount",
+    "StaffStatus",
     "Subject",
     "Subscription",
     "UssdDialogueEnd",

@@ -14,7 +14,7 @@ from nser.cli import run
 from tests.nser.conftest import bare_environment
 from tests.support.keys import TEST_AUDIT_SIGNING_KEY, TEST_AUDIT_VERIFIER_KEY
 
-COMMANDS = ("serve", "web", "worker", "migrate", "audit", "keys", "dial")
+COMMANDS = ("serve", "web", "worker", "migrate", "audit", "keys", "dial", "staff", "backoffice")
 
 
 def nser(

@@ -11,6 +11,8 @@ from core.audit import sequencer
 from core.audit.notes import NoteVerifier
 from core.audit.verify import Report, verify
 from core.services import Services
+from core.settings import Settings
+from tests.support.databases import admin
 
 EVERY = timedelta(seconds=5)
 
@@ -60,3 +62,9 @@ async def count(services: Services, table: str) -> int:
     """Rows in an audit table."""
     async with services.engine.connect() as conn:
         return int(await conn.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+async def as_superuser(settings: Settings, *statements: str) -> None:
+    """Run ``statements`` as the database owner with every trigger off (the strongest insider)."""
+    assert settings.database_owner_url is not None
+    await admin(settings.database_owner_url, "SET session_replication_role = replica", *statements)

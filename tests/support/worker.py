@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from arq import create_pool
@@ -15,8 +16,10 @@ from nser.worker import create_worker, redis_settings
 async def run_job(settings: Settings, services: Services, function: str, **options: Any) -> Any:
     """Enqueue ``function`` and run a burst worker until the queue is empty; the job's result.
 
-    ARQ's enqueue options (``_job_id``, ``_defer_by``…) pass through ``options``.
+    ARQ's enqueue options (``_job_id``, ``_defer_by``…) pass through ``options``; the
+    job id defaults to a fresh one, so a test may run the same job twice.
     """
+    options.setdefault("_job_id", f"{function}-{uuid.uuid4().hex}")
     pool = await create_pool(redis_settings(settings), default_queue_name=QUEUE)
     try:
         job = await pool.enqueue_job(function, **options)

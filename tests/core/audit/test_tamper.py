@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from core.privileges import APPEND_ONLY, table_privileges
 from core.services import Services
 from core.settings import Settings
-from tests.support.audit import count, sequence, verify_log, write_entries
+from tests.support.audit import as_superuser, count, sequence, verify_log, write_entries
 from tests.support.clock import Clock
 from tests.support.databases import admin
 from tests.support.keys import TEST_AUDIT_SIGNING_KEY, TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
@@ -40,11 +40,6 @@ def nser(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "nser", *args], env=env, capture_output=True, text=True, timeout=60
     )
-
-
-async def as_superuser(settings: Settings, *statements: str) -> None:
-    assert settings.database_owner_url is not None
-    await admin(settings.database_owner_url, "SET session_replication_role = replica", *statements)
 
 
 @pytest.fixture

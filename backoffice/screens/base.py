@@ -1,0 +1,95 @@
+"""What every signed-in screen shares: the frame, the staff member's language, and one way
+of calling core that turns its refusals and a silent database into a line on the screen."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from textual import events, on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from backoffice.widgets.chrome import StaffFooter, TopBar
+from backoffice.widgets.text import problem
+from core.i18n import Gettext
+from core.permissions import Principal
+from core.services import Services
+
+if TYPE_CHECKING:
+    from backoffice.app import BackofficeApp
+
+T = TypeVar("T")
+
+
+class StaffScreen(Screen[None]):
+    """A screen of the signed-in back-office: title bar, body, status line, footer.
+
+    Subclasses give :meth:`heading` and :meth:`body`. :meth:`call` runs one core
+    operation in its own database session; an error every screen may meet
+    (refused, database down, not found, conflict) is shown in the status line
+    and returns ``None``; a screen's own errors it catches itself.
+    """
+
+    @property
+    def bo(self) -> BackofficeApp:
+        """The application, typed."""
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def core(self) -> Services:
+        """Database, keys, settings and the clock."""
+        return self.bo.core
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in staff member."""
+        assert self.bo.principal is not None
+        return self.bo.principal
+
+    @property
+    def gettext(self) -> Gettext:
+        """Translation into the staff member's language."""
+        return self.bo.gettext
+
+    def heading(self) -> str:
+        """The screen's name in the title bar."""
+        raise NotImplementedError
+
+    def body(self) -> ComposeResult:
+        """The screen's own widgets."""
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(self.heading())
+        yield from self.body()
+        yield Static("", id="status", markup=False)
+        yield StaffFooter()
+
+    @on(events.Mount)
+    def _steady_cursors(self) -> None:
+        if self.app.is_headless:  # tests and snapshots: no blinking cursor to race
+            for field in self.query(Input):
+                field.cursor_blink = False
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Show ``text`` in the status line (marked as an error when ``error``)."""
+        status = self.query_one("#status", Static)
+        status.set_class(error, "error")
+        status.update(("! " if error else "") + text)
+
+    async def call(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
+        """``await operation(db)`` in a session that is committed after it; errors shown."""
+        try:
+            async with self.core.db() as db:
+                result = await operation(db)
+                await db.commit()
+                return result
+        except Exception as exc:  # mapped below; anything unexpected is re-raised
+            message = problem(exc, self.gettext)
+            if message is None:
+                raise
+            self.say(message, error=True)
+            return None

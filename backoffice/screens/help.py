@@ -1,0 +1,49 @@
+"""``?``: every key of the back-office and what each role may do."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from backoffice.widgets.chrome import gettext_of
+from core.i18n import N_
+
+
+class HelpScreen(ModalScreen[None]):
+    """A closable panel; Escape or ``?`` closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", N_("Close")),
+    ]
+
+    def compose(self) -> ComposeResult:
+        _ = gettext_of(self)
+        lines = [
+            _("Keys everywhere"),
+            "  d  " + _("Dashboard: figures, refreshed live"),
+            "  /  " + _("Search: a phone number, a reference or a BST"),
+            "  l  " + _("Lifts: requests to lift an exclusion"),
+            "  a  " + _("Audit: the log, and checking it"),
+            "  ?  " + _("This help"),
+            "  Ctrl+Q  " + _("Quit (this also ends your session)"),
+            "  Tab, Esc  " + _("Next field; leave a field to use the keys"),
+            "  r  " + _("Refresh; on Lifts, o shows open requests or all"),
+            "",
+            _("Who may do what"),
+            "  " + _("viewer: look at figures, people, lifts and the audit log"),
+            "  " + _("officer: also request a lift, with a reason"),
+            "  " + _("supervisor: also approve or reject someone else's request"),
+            "  " + _("admin: everything a supervisor may"),
+            "",
+            _("Every search and every change is recorded in the audit log."),
+        ]
+        with VerticalScroll(id="help"):
+            yield Static("\n".join(lines), markup=False)
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

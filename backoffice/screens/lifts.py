@@ -1,0 +1,245 @@
+"""Lift requests: an officer asks (``n``), a different supervisor approves (``y``) or
+rejects (``x``); an approved lift takes effect after the cooling-off, shown here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from backoffice.screens.base import StaffScreen
+from backoffice.screens.form import FormScreen
+from backoffice.widgets.text import when
+from core import lifts
+from core.errors import InvalidInput, NotFound
+from core.i18n import N_
+from core.models import Role
+
+
+class LiftsScreen(StaffScreen):
+    """The latest requests, open ones or all; the selected request's reason below."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "request", N_("Request")),
+        Binding("y", "approve", N_("Approve")),
+        Binding("x", "reject", N_("Reject")),
+        Binding("o", "toggle_open", N_("Open/all"), show=False),
+        Binding("r", "refresh", N_("Refresh"), show=False),
+    ]
+    NEEDS: ClassVar[dict[str, Role]] = {
+        "request": Role.OFFICER,
+        "approve": Role.SUPERVISOR,
+        "reject": Role.SUPERVISOR,
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_only = True
+        self.views: dict[int, lifts.LiftView] = {}
+
+    def heading(self) -> str:
+        return self.gettext("Lifts")
+
+    def body(self) -> ComposeResult:
+        yield DataTable(id="requests", cursor_type="row")
+        yield Static("", id="detail", markup=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Actions above the signed-in role are shown dimmed (core refuses them anyway)."""
+        needed = self.NEEDS.get(action)
+        if needed is not None and not self.principal.role.covers(needed):
+            return None
+        return True
+
+    async def on_mount(self) -> None:
+        _ = self.gettext
+        table = self.query_one("#requests", DataTable)
+        table.add_columns(
+            "#", _("Reference"), _("Stage"), _("Asked by"), _("Decided by"), _("Takes effect")
+        )
+        table.focus()
+        await self.load()
+
+    def stage(self, view: lifts.LiftView) -> str:
+        """A request's status in words."""
+        _ = self.gettext
+        return {
+            "requested": _("awaiting decision"),
+            "approved": _("cooling off"),
+            "rejected": _("rejected"),
+            "withdrawn": _("withdrawn"),
+            "lifted": _("lifted"),
+            "lapsed": _("lapsed"),
+        }.get(view.status, view.status)
+
+    async def load(self) -> None:
+        """Read the requests again and show them."""
+        found = await self.call(
+            lambda db: lifts.listing(db, principal=self.principal, open_only=self.open_only)
+        )
+        if found is None:
+            return
+        self.views = {view.id: view for view in found}
+        table = self.query_one("#requests", DataTable)
+        table.clear()
+        for view in found:
+            table.add_row(
+                str(view.id),
+                view.reference,
+                self.stage(view),
+                view.requested_by,
+                view.decided_by or "-",
+                when(view.effective_at),
+                key=str(view.id),
+            )
+        self.describe()
+
+    def selected(self) -> lifts.LiftView | None:
+        """The request under the cursor."""
+        table = self.query_one("#requests", DataTable)
+        if not self.views or table.cursor_row < 0 or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.views.get(int(key or 0))
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.describe()
+
+    def describe(self) -> None:
+        """Show the selected request's reason and decision."""
+        _ = self.gettext
+        view = self.selected()
+        text = ""
+        if view is not None:
+            text = _("#{id} for {reference} ({bst}), asked {asked}: {reason}").format(
+                id=view.id,
+                reference=view.reference,
+                bst=view.bst,
+                asked=when(view.requested_at),
+                reason=view.reason,
+            )
+            if view.decision_note:
+                text += "\n" + _("Decision note: {note}").format(note=view.decision_note)
+        self.query_one("#detail", Static).update(text)
+
+    async def action_refresh(self) -> None:
+        await self.load()
+
+    async def action_toggle_open(self) -> None:
+        self.open_only = not self.open_only
+        await self.load()
+
+    def action_request(self) -> None:
+        _ = self.gettext
+        form = FormScreen(
+            _("Request a lift"),
+            [
+                ("reference", _("Exclusion reference")),
+                ("reason", _("Reason (10 to 500 characters)")),
+            ],
+            note=_(
+                "A supervisor other than you decides; a lift takes effect after the cooling-off."
+            ),
+        )
+        self.app.push_screen(form, self._requested)
+
+    async def _requested(self, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+        _ = self.gettext
+        now = self.core.clock()
+        try:
+            made = await self.call(
+                lambda db: lifts.request(
+                    db,
+                    principal=self.principal,
+                    reference=values["reference"],
+                    reason=values["reason"],
+                    now=now,
+                )
+            )
+        except NotFound:
+            self.say(_("No exclusion has that reference."), error=True)
+            return
+        except InvalidInput:
+            self.say(_("Give a reason of 10 to 500 characters."), error=True)
+            return
+        if made is not None:
+            await self.load()
+            self.say(
+                _("Lift #{id} requested for {reference}; a supervisor decides next.").format(
+                    id=made.id, reference=made.reference
+                )
+            )
+
+    def action_approve(self) -> None:
+        _ = self.gettext
+        view = self.selected()
+        if view is None:
+            return
+        days = self.core.settings.lift_cooling_off_days
+        form = FormScreen(
+            _("Approve lift #{id} for {reference}?").format(id=view.id, reference=view.reference),
+            [],
+            note=_("The exclusion is lifted {days} days after approval, on {date}.").format(
+                days=days, date=when(self.core.clock() + timedelta(days=days))
+            ),
+        )
+        self.app.push_screen(form, lambda values: self._decided(view.id, values, approve=True))
+
+    def action_reject(self) -> None:
+        _ = self.gettext
+        view = self.selected()
+        if view is None:
+            return
+        form = FormScreen(
+            _("Reject lift #{id} for {reference}?").format(id=view.id, reference=view.reference),
+            [("note", _("Why (10 to 500 characters)"))],
+        )
+        self.app.push_screen(form, lambda values: self._decided(view.id, values, approve=False))
+
+    async def _decided(
+        self, request_id: int, values: dict[str, str] | None, *, approve: bool
+    ) -> None:
+        if values is None:
+            return
+        _ = self.gettext
+        now = self.core.clock()
+        cooling_off = timedelta(days=self.core.settings.lift_cooling_off_days)
+        try:
+            if approve:
+                done = await self.call(
+                    lambda db: lifts.approve(
+                        db,
+                        principal=self.principal,
+                        request_id=request_id,
+                        cooling_off=cooling_off,
+                        now=now,
+                    )
+                )
+            else:
+                done = await self.call(
+                    lambda db: lifts.reject(
+                        db,
+                        principal=self.principal,
+                        request_id=request_id,
+                        note=values.get("note", ""),
+                        now=now,
+                    )
+                )
+        except InvalidInput:
+            self.say(_("Give a reason of 10 to 500 characters."), error=True)
+            return
+        if done is not None:
+            await self.load()
+            if approve:
+                self.say(
+                    _("Lift #{id} approved: it takes effect on {date}.").format(
+                        id=done.id, date=when(done.effective_at)
+                    )
+                )
+            else:
+                self.say(_("Lift #{id} rejected.").format(id=done.id))

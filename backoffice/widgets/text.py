@@ -1,0 +1,66 @@
+"""Formatting for staff screens: Nairobi times, and errors in the staff member's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.errors import LiftConflict, MakerCheckerViolation, PermissionDenied, SignInRefused
+from core.i18n import Gettext
+from core.periods import NAIROBI, Period
+from core.texts import period_label
+
+#: Errors that mean a store did not answer: the screen says so and nothing was changed.
+STORE_DOWN = (SQLAlchemyError, OSError, TimeoutError)
+
+
+def when(moment: datetime | None) -> str:
+    """``21/11/2026 12:00`` in Nairobi time; ``-`` for none."""
+    return moment.astimezone(NAIROBI).strftime("%d/%m/%Y %H:%M") if moment else "-"
+
+
+def period(value: str, _: Gettext) -> str:
+    """A stored period (``6m``) as staff read it (``6 months``)."""
+    try:
+        return period_label(Period(value), _)
+    except ValueError:
+        return value
+
+
+def refusal(exc: PermissionDenied, _: Gettext) -> str:
+    """Why core refused, in words for the screen."""
+    if isinstance(exc, MakerCheckerViolation):
+        return _("Refused: you made this request, so someone else must decide it.")
+    if exc.kind == "disabled":
+        return _("Refused: your account has been disabled.")
+    if exc.kind == "setup":
+        return _("Refused: your account is not fully set up.")
+    return _("Refused: this needs the {role} role.").format(role=role_name(exc.needed, _))
+
+
+def problem(exc: Exception, _: Gettext) -> str | None:
+    """The words for an error any screen may meet; ``None`` for a screen's own (not found…)."""
+    if isinstance(exc, PermissionDenied):
+        return refusal(exc, _)
+    if isinstance(exc, SignInRefused):  # the account was disabled or reset meanwhile
+        return _("Your account cannot be used now. Ask an administrator.")
+    if isinstance(exc, STORE_DOWN):
+        return _("The database is not answering. Nothing was changed; try again shortly.")
+    if isinstance(exc, LiftConflict):
+        return {
+            "not_in_force": _("That exclusion is not in force, so there is nothing to lift."),
+            "open": _("That exclusion already has a lift request under way."),
+        }.get(exc.kind, _("That request has been decided already."))
+    return None
+
+
+def role_name(role: str, _: Gettext) -> str:
+    """A role as staff read it."""
+    names = {
+        "viewer": _("viewer"),
+        "officer": _("officer"),
+        "supervisor": _("supervisor"),
+        "admin": _("admin"),
+    }
+    return names.get(role, role)
