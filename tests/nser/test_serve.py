@@ -16,6 +16,18 @@ from tests.nser.conftest import Nser, bare_environment
 PLAIN_FORMS = (b"+254712345678", b"254712345678", b"0712345678", b"712345678")
 
 
+def _sequenced(env: dict[str, str]) -> int:
+    """Leaves in the audit log's latest signed checkpoint (0 before the first)."""
+    found = subprocess.run(
+        [sys.executable, "-m", "nser", "audit", "checkpoint"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return int(found.stdout.split("\n")[1]) if found.returncode == 0 else 0
+
+
 def hang_up(prompt: str) -> str:
     raise EOFError
 
@@ -57,6 +69,8 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(
             == 0
         )
         assert shown == ["Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English", "[hung up]"]
+        # The worker sequences both entries (subject, exclusion) and signs a checkpoint.
+        server.wait_for(lambda _: _sequenced(env) == 2, seconds=60)
         # Regression: a number in a query string reached the access log in clear.
         probe = httpx.get(f"{url}/ussd", params={"phoneNumber": "+254712345678"}, timeout=5)
         assert probe.status_code == 405
@@ -80,7 +94,6 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(
         timeout=90,
     )
     assert verify.returncode == 0, verify.stderr
-    # The worker sequenced both entries within a second or two and signed a checkpoint.
     assert verify.stdout.startswith(b"audit log OK: 2 entries, "), verify.stdout
     # Verifying needs PostgreSQL only: no Redis to start, nor to fail to connect to.
     assert b"Redis" not in verify.stderr
