@@ -117,37 +117,37 @@ def fresh_database(stack: contextlib.ExitStack) -> str:
     return f"{LOCAL_PG}/{name}"
 
 
-def _flush_redis() -> None:
-    client = redis.Redis.from_url(LOCAL_REDIS, socket_timeout=5, socket_connect_timeout=5)
+def _flush_redis(url: str) -> None:
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     try:
         client.flushdb()
     finally:
         client.close()
 
 
-def flushed_redis(stack: contextlib.ExitStack) -> str:
-    """Flush :data:`LOCAL_REDIS` now and again when ``stack`` closes.
+def flushed_redis(stack: contextlib.ExitStack, url: str = LOCAL_REDIS) -> str:
+    """Flush the Redis database ``url`` now and again when ``stack`` closes; returns ``url``.
 
     Raises:
         ServerError: Redis does not answer.
     """
     try:
-        _flush_redis()
+        _flush_redis(url)
     except redis.RedisError as exc:
-        raise ServerError(f"no Redis at {LOCAL_REDIS}: {type(exc).__name__}: {exc}") from exc
+        raise ServerError(f"no Redis at {url}: {type(exc).__name__}: {exc}") from exc
 
     def flush() -> None:
         with contextlib.suppress(redis.RedisError):
-            _flush_redis()
+            _flush_redis(url)
 
     stack.callback(flush)
-    return LOCAL_REDIS
+    return url
 
 
 # --- subprocesses -----------------------------------------------------------------------------
 
 
-def _stop(server: Server) -> None:
+def stop(server: Server) -> None:
     """SIGTERM, then SIGKILL after :data:`STOP_SECONDS`."""
     proc = server.process
     if proc.poll() is None:
@@ -194,7 +194,7 @@ def spawn(
             argv, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = Server(name, f"http://127.0.0.1:{argv[-1]}", process, log_path)
-    stack.callback(_stop, server)
+    stack.callback(stop, server)
     _wait_ready(server)
     return server
 
@@ -202,7 +202,7 @@ def spawn(
 def start_anchor(
     stack: contextlib.ExitStack, kind: str, database_url: str, run_dir: Path
 ) -> Server:
-    """Start the ``menu`` or ``write`` anchor of :mod:`bench.anchors`."""
+    """Start the ``menu``, ``write`` or ``json`` anchor of :mod:`bench.anchors`."""
     env = dict(os.environ, BENCH_ANCHOR_DATABASE_URL=database_url)
     argv = [sys.executable, "-m", "bench.anchors", kind, "--port", str(free_port())]
     return spawn(stack, f"{kind}-anchor", argv, env, run_dir)
@@ -217,19 +217,22 @@ def _nser_keys() -> dict[str, str]:
     return {k: keys[k] for k in ("NSER_ENCRYPTION_KEYS", "NSER_INDEX_KEY")}
 
 
-def start_nser(
-    stack: contextlib.ExitStack, database_url: str, redis_url: str, run_dir: Path
-) -> Server:
-    """``nser migrate``, then ``nser web`` on a free port, with fixed keys.
+def nser_env(
+    database_url: str, redis_url: str, run_dir: Path, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """``nser migrate`` on ``database_url``; the environment every ``nser`` command then gets.
+
+    Fixed keys from ``nser keys``, the two URLs, ``NSER_LOG_LEVEL=WARNING`` and
+    ``extra``; ``NSER_*`` variables of the calling shell are not passed on.
 
     Raises:
-        ServerError: a command failed or the server did not become healthy.
+        ServerError: ``nser keys`` or ``nser migrate`` failed.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("NSER_")}
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, NSER_DATA_DIR=str(run_dir))
     # The anchors log nothing per request; so that the comparison is like for like, neither
     # does nser (its nser.access line costs about as much as a menu step's Redis read).
-    env.update(NSER_LOG_LEVEL="WARNING")
+    env.update(NSER_LOG_LEVEL="WARNING", **(extra or {}))
     try:
         env.update(_nser_keys())
         with open(run_dir / "nser-migrate.log", "wb") as log:
@@ -244,5 +247,44 @@ def start_nser(
             )
     except (subprocess.SubprocessError, OSError, KeyError) as exc:
         raise ServerError(f"nser keys/migrate failed: {exc} (logs in {run_dir})") from exc
+    return env
+
+
+def nser_command(env: dict[str, str], args: list[str]) -> str:
+    """Run ``nser <args>`` with ``env`` and return what it printed.
+
+    Raises:
+        ServerError: it failed or took more than 60 s.
+    """
+    try:
+        done = subprocess.run(
+            [str(NSER), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise ServerError(f"nser {' '.join(args[:2])} failed: {exc}") from exc
+    if done.returncode != 0:
+        raise ServerError(f"nser {' '.join(args[:2])} exited {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+def start_web(
+    stack: contextlib.ExitStack, env: dict[str, str], run_dir: Path, name: str = "nser-web"
+) -> Server:
+    """``nser web`` on a free port with ``env`` (see :func:`nser_env`), once healthy.
+
+    Raises:
+        ServerError: the server did not become healthy.
+    """
     argv = [str(NSER), "web", "--host", "127.0.0.1", "--port", str(free_port())]
-    return spawn(stack, "nser-web", argv, env, run_dir)
+    return spawn(stack, name, argv, env, run_dir)
+
+
+def start_nser(
+    stack: contextlib.ExitStack, database_url: str, redis_url: str, run_dir: Path
+) -> Server:
+    """``nser migrate``, then ``nser web`` on a free port, with fixed keys.
+
+    Raises:
+        ServerError: a command failed or the server did not become healthy.
+    """
+    return start_web(stack, nser_env(database_url, redis_url, run_dir), run_dir)

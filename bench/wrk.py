@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 WRK = "/usr/bin/wrk"
@@ -92,6 +92,10 @@ EXPECTED = {"menu": "CON ", "exclusion": "END Done"}
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 
+_SOCKET = ("connect", "read", "write", "timeout")
+_STANDARD = frozenset({"requests", "non2xx", "expected", "other", *_SOCKET})
+
+
 class WrkError(Exception):
     """wrk is missing, failed, or printed something unparseable."""
 
@@ -110,6 +114,8 @@ class WrkResult:
     expected: int
     other: int
     socket_errors: dict[str, int]
+    #: Any further counters of the ``NSER-BENCH`` line (e.g. ``excluded`` answers).
+    extra: dict[str, int] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -158,31 +164,44 @@ def parse(output: str, target: str, scenario: str) -> WrkResult:
         non2xx=c["non2xx"],
         expected=c["expected"],
         other=c["other"],
-        socket_errors={k: c[k] for k in ("connect", "read", "write", "timeout")},
+        socket_errors={k: c[k] for k in _SOCKET},
+        extra={k: v for k, v in c.items() if k not in _STANDARD},
     )
 
 
-def run(
-    url: str, script: Path, *, target: str, scenario: str, duration: int, log_path: Path
-) -> WrkResult:
-    """Run wrk for ``duration`` s on ``url``/ussd; its output is also saved in ``log_path``.
-
-    Raises:
-        WrkError: wrk failed, hung past ``duration`` + 30 s, or printed something unparseable.
-    """
+def start(
+    url: str,
+    script: Path,
+    *,
+    duration: int,
+    path: str = "/ussd",
+    threads: int = THREADS,
+    connections: int = CONNECTIONS,
+) -> subprocess.Popen[str]:
+    """Start ``wrk --latency`` on ``url`` + ``path`` for ``duration`` s; see :func:`wait`."""
     argv = [
         WRK,
-        f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-t{threads}",
+        f"-c{connections}",
         f"-d{duration}s",
         "--latency",
         "-s",
         str(script),
-        f"{url}/ussd",
+        f"{url}{path}",
     ]
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
+
+
+def wait(
+    proc: subprocess.Popen[str], *, target: str, scenario: str, duration: int, log_path: Path
+) -> WrkResult:
+    """Wait for a wrk started by :func:`start`; its output is also saved in ``log_path``.
+
+    Raises:
+        WrkError: wrk failed, hung past ``duration`` + 30 s, or printed something unparseable.
+    """
     try:
         output, _ = proc.communicate(timeout=duration + 30)
     except subprocess.TimeoutExpired as exc:
@@ -195,3 +214,26 @@ def run(
     if proc.returncode != 0:
         raise WrkError(f"wrk exited with {proc.returncode}:\n{output}")
     return parse(output, target, scenario)
+
+
+def run(
+    url: str,
+    script: Path,
+    *,
+    target: str,
+    scenario: str,
+    duration: int,
+    log_path: Path,
+    path: str = "/ussd",
+    threads: int = THREADS,
+    connections: int = CONNECTIONS,
+) -> WrkResult:
+    """Run wrk for ``duration`` s on ``url`` + ``path`` and parse its report (see :func:`wait`).
+
+    Raises:
+        WrkError: see :func:`wait`.
+    """
+    proc = start(
+        url, script, duration=duration, path=path, threads=threads, connections=connections
+    )
+    return wait(proc, target=target, scenario=scenario, duration=duration, log_path=log_path)

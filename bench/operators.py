@@ -1,0 +1,267 @@
+"""Benchmark of the operator API (``/v1``) of ``nser web`` on a register of a million people.
+
+One command, one fresh set of servers (see bench/README.md for every detail):
+
+1. a fresh ``nser_bench_<random>`` database on the machine's PostgreSQL, a
+   flushed Redis database, ``nser migrate``, two operators made with
+   ``nser operator add --json``, and the synthetic register loaded straight
+   into PostgreSQL (:mod:`bench.loader`): first ``--small`` subjects, then the
+   rest up to ``--subjects``, with the time each load took;
+2. lookups (:mod:`bench.lookups`): wrk on ``POST /v1/lookups`` against the JSON
+   anchor and ``nser web``, alternately, ``--repeat`` times, with the small
+   register and again with the full one; every answer checked; then a sample
+   checked exactly through httpx;
+3. a py-spy profile of ``nser web`` during one more wrk run (:mod:`bench.profile`);
+4. batches of 1,000, one at a time, every item checked;
+5. freshness (:mod:`bench.freshness`): with every web process under wrk load,
+   the time from a committed exclusion to each process saying excluded;
+6. onboarding (:mod:`bench.bulk`): ``--bulk`` subscriptions for one operator.
+
+Run:  .venv/bin/python -m bench.operators [--subjects N] [--duration S] [--repeat R]
+      [--webs W] [--redis-url URL] [--skip-lookups] [--skip-profile] [--skip-batch]
+      [--skip-freshness] [--skip-bulk]
+
+Exit status: 0 when every answer was correct (targets met or not), 1 when some
+were not, 2 when wrk is missing or a server could not be started, 130 when
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from bench import bulk, freshness, loader, lookups, profile, report, wrk
+from bench.servers import (
+    LOCAL_REDIS,
+    Server,
+    ServerError,
+    count_rows,
+    flushed_redis,
+    fresh_database,
+    nser_command,
+    nser_env,
+    start_anchor,
+    start_web,
+    stop,
+)
+
+WARMUP_SECONDS = 2
+BODIES = 100_000
+#: Limits out of the way: the bench measures the lookup, not the rate limiter or sweep stop.
+BENCH_ENV = {"NSER_API_RATE": "1000000000", "NSER_API_DAILY_DISTINCT": "1000000000000"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """What this invocation was asked to do, and where it keeps its files."""
+
+    subjects: int
+    small: int
+    duration: int
+    repeat: int
+    webs: int
+    rounds: int
+    bulk: int
+    callers: int
+    loaders: int
+    skip: frozenset[str]
+    run_dir: Path
+
+
+def add_operator(env: dict[str, str], name: str, licence: str) -> str:
+    """``nser operator add NAME --licence L --json``; returns its first (live) API key."""
+    out = nser_command(env, ["operator", "add", name, "--licence", licence, "--json"])
+    return str(json.loads(out)["api_key"])
+
+
+def compare(anchor: Server, web: Server, subjects: int, key: str, args: Run) -> report.Lookups:
+    """Warm both up, then wrk anchor and ``web`` alternately ``args.repeat`` times."""
+    bodies = args.run_dir / f"bodies_{subjects}.txt"
+    share = lookups.write_bodies(bodies, subjects, BODIES)
+    strict = lookups.write_script(args.run_dir, f"lookups_{subjects}", bodies, key, strict=True)
+    loose = lookups.write_script(args.run_dir, "lookups_anchor", bodies, key, strict=False)
+    measured = report.Lookups(subjects, share)
+    for server, script in ((anchor, loose), (web, strict), (anchor, loose)):
+        _wrk(server, script, f"warmup_{subjects}", WARMUP_SECONDS, args)
+    for n in range(args.repeat):
+        a = _wrk(anchor, loose, f"{subjects}_{n}", args.duration, args)
+        b = _wrk(web, strict, f"{subjects}_{n}", args.duration, args)
+        measured.runs.append((a, b))
+    return measured
+
+
+def _wrk(server: Server, script: Path, tag: str, duration: int, args: Run) -> wrk.WrkResult:
+    return wrk.run(
+        server.url,
+        script,
+        target=server.name,
+        scenario="lookup",
+        duration=duration,
+        log_path=args.run_dir / f"wrk_{tag}_{server.name}.txt",
+        path="/v1/lookups",
+    )
+
+
+def profile_part(web: Server, subjects: int, args: Run) -> None:
+    """py-spy on ``web`` while wrk drives lookups at it."""
+    script = args.run_dir / f"wrk_lookups_{subjects}.lua"
+    raw = args.run_dir / f"pyspy_{web.name}.txt"
+    spy = profile.start(web.process.pid, args.duration, raw)
+    result = _wrk(web, script, "profile", args.duration, args)
+    _, err = spy.communicate(timeout=args.duration + 60)
+    if spy.returncode != 0 or not raw.exists():
+        print(f"# py-spy failed ({spy.returncode}): {err.decode(errors='replace')[-500:]}")
+        return
+    print(f"\n# under py-spy: {result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms")
+    profile.print_profile(profile.summarise(raw), web.name)
+
+
+def freshness_part(
+    webs: list[Server], key: str, database_url: str, env: dict[str, str], args: Run
+) -> freshness.Lags:
+    """Freshness rounds with a wrk of 32 connections on every web process meanwhile."""
+    script = args.run_dir / f"wrk_lookups_{args.subjects}.lua"
+    seconds = int(args.rounds * 1.0) + 10
+    load = [
+        wrk.start(web.url, script, duration=seconds, path="/v1/lookups", threads=1, connections=32)
+        for web in webs
+    ]
+    try:
+        lags = asyncio.run(freshness.measure(webs, key, database_url, env, args.rounds))
+    finally:
+        for web, proc in zip(webs, load, strict=True):
+            result = wrk.wait(
+                proc,
+                target=web.name,
+                scenario="lookup",
+                duration=seconds,
+                log_path=args.run_dir / f"wrk_freshness_{web.name}.txt",
+            )
+            print(f"# background load on {web.name}: {result.rps:.0f} req/s, clean={result.clean}")
+    return lags
+
+
+def run(args: Run, redis_url: str, stack: contextlib.ExitStack) -> int:
+    """Start the servers on ``stack``, run the parts asked for; the exit status."""
+    print(
+        f"# NSER operator API benchmark: {os.cpu_count()} CPUs shared by servers, PostgreSQL, "
+        f"Redis, wrk and the client; run directory {args.run_dir}"
+    )
+    database_url = fresh_database(stack)
+    flushed_redis(stack, redis_url)
+    env = nser_env(database_url, redis_url, args.run_dir, BENCH_ENV)
+    key = add_operator(env, "Bench Lookups Ltd", "GRAK-BENCH-1")
+    bulk_key = add_operator(env, "Bench Onboarding Ltd", "GRAK-BENCH-2")
+    print(f"# DATABASE_URL={database_url} REDIS_URL={redis_url}")
+    outcome = report.Outcome()
+    anchor = (
+        start_anchor(stack, "json", database_url, args.run_dir)
+        if "lookups" not in args.skip
+        else None
+    )
+    small = min(args.small, args.subjects)
+    outcome.loads.append(loader.load(database_url, env, 0, small, args.loaders))
+    if anchor and small < args.subjects:
+        web = start_web(stack, env, args.run_dir, "nser-web-small")
+        outcome.lookups.append(compare(anchor, web, small, key, args))
+        stop(web)
+    if small < args.subjects:
+        outcome.loads.append(loader.load(database_url, env, small, args.subjects, args.loaders))
+    report.print_loads(outcome.loads)
+    webs = [start_web(stack, env, args.run_dir, f"nser-web-{n + 1}") for n in range(args.webs)]
+    print("# " + ", ".join(f"{w.name} on {w.url} (pid {w.process.pid})" for w in webs))
+    if anchor:
+        outcome.lookups.append(compare(anchor, webs[0], args.subjects, key, args))
+        outcome.sample_wrong = lookups.verify_sample(webs[0].url, key, args.subjects)
+        report.print_lookups(outcome.lookups, args.duration)
+        report.print_sample(outcome.sample_wrong)
+        if "profile" not in args.skip and profile.available():
+            profile_part(webs[0], args.subjects, args)
+    if "batch" not in args.skip:
+        outcome.batch = lookups.batch_latency(webs[0].url, key, args.subjects)
+        report.print_batch(outcome.batch)
+    if "freshness" not in args.skip:
+        outcome.lags = freshness_part(webs, key, database_url, env, args)
+        report.print_freshness(outcome.lags)
+    if "bulk" not in args.skip and args.bulk:
+        outcome.bulk = asyncio.run(
+            bulk.load(webs, bulk_key, args.bulk, args.subjects, args.callers)
+        )
+        outcome.bulk_rows = count_rows(database_url, "operator_subscription")
+        report.print_bulk(outcome.bulk, outcome.bulk_rows, args.bulk)
+    return 0 if outcome.correct else 1
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("--subjects", type=int, default=1_000_000, help="people in the register (1,000,000)")
+    add("--small", type=int, default=10_000, help="the small register, loaded first (10,000)")
+    add("--duration", type=int, default=10, help="seconds per wrk run (10)")
+    add("--repeat", type=int, default=2, help="wrk runs per server and register size (2)")
+    add("--webs", type=int, default=2, help="nser web processes (2)")
+    add("--rounds", type=int, default=20, help="freshness rounds (20)")
+    add("--bulk", type=int, default=1_000_000, help="subscriptions to load in bulk (1,000,000)")
+    add("--callers", type=int, default=4, help="concurrent bulk callers (4)")
+    add("--loaders", type=int, default=0, help="loader processes (0 = one per CPU)")
+    add("--redis-url", default=LOCAL_REDIS, help=f"Redis database, flushed ({LOCAL_REDIS})")
+    for part in ("lookups", "profile", "batch", "freshness", "bulk"):
+        add(f"--skip-{part}", action="store_true", help=f"no {part} part")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; see the module docstring for the exit status."""
+    ns = parse_args(argv)
+    if not ns.skip_lookups and not wrk.available():
+        print("install wrk (apt-get install wrk)", file=sys.stderr)
+        return 2
+    skip = frozenset(
+        p for p in ("lookups", "profile", "batch", "freshness", "bulk") if getattr(ns, f"skip_{p}")
+    )
+    args = Run(
+        subjects=ns.subjects,
+        small=ns.small,
+        duration=ns.duration,
+        repeat=ns.repeat,
+        webs=ns.webs,
+        rounds=ns.rounds,
+        bulk=ns.bulk,
+        callers=ns.callers,
+        loaders=ns.loaders,
+        skip=skip,
+        run_dir=Path(tempfile.mkdtemp(prefix="nser_bench_")),
+    )
+    signal.signal(signal.SIGTERM, _terminate)
+    stack = contextlib.ExitStack()
+    try:
+        return run(args, ns.redis_url, stack)
+    except (ServerError, wrk.WrkError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # clean-up is bounded: let it finish
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
