@@ -6,7 +6,9 @@ flagged), of a stranger (:data:`bench.population.CUSTOMERS` + ``j``) when odd.
 Calls of :data:`PER_CALL` customers are sent by ``callers`` concurrent clients
 (spread over the web processes given), each taking the next call as it
 finishes; every answer is checked: ``subscribed`` = items sent, ``failed`` = 0,
-``excluded`` = the excluded subjects among them.
+``excluded`` = the excluded subjects among them. As a careful operator would, a
+caller sends a call answered ``503`` again after its ``Retry-After`` (the call is
+idempotent), up to :data:`ATTEMPTS` times; the retries are counted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bench.think import percentile
 
 PER_CALL = 10_000
 CALL_SECONDS = 300.0
+ATTEMPTS = 5
 
 
 @dataclass
@@ -35,6 +38,7 @@ class BulkRun:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
+    retries: list[str] = field(default_factory=list)
 
     @property
     def calls_per_second(self) -> float:
@@ -70,9 +74,14 @@ async def _caller(
         first = calls.get_nowait()
         count = min(PER_CALL, total - first)
         body, excluded = _call(first, count, subjects)
-        began = time.perf_counter()
-        answer = await client.post(f"{url}/v1/subscriptions/bulk", content=body)
-        run.latencies.append(time.perf_counter() - began)
+        for _ in range(ATTEMPTS):
+            began = time.perf_counter()
+            answer = await client.post(f"{url}/v1/subscriptions/bulk", content=body)
+            run.latencies.append(time.perf_counter() - began)
+            if answer.status_code != 503:
+                break
+            run.retries.append(f"call at {first}: 503 {answer.json().get('detail', '')}")
+            await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
         if answer.status_code != 200:
             run.wrong.append(f"call at {first}: {answer.status_code} {answer.text[:120]}")
             continue

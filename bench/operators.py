@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from bench import bulk, freshness, loader, lookups, profile, report, wrk
+from bench import bulk, costs, freshness, loader, lookups, profile, report, wrk
 from bench.servers import (
     LOCAL_REDIS,
     Server,
@@ -56,6 +56,7 @@ from bench.servers import (
 )
 
 WARMUP_SECONDS = 2
+PARTS = ("costs", "lookups", "profile", "batch", "freshness", "bulk")
 BODIES = 100_000
 #: Limits out of the way: the bench measures the lookup, not the rate limiter or sweep stop.
 BENCH_ENV = {"NSER_API_RATE": "1000000000", "NSER_API_DAILY_DISTINCT": "1000000000000"}
@@ -112,18 +113,20 @@ def _wrk(server: Server, script: Path, tag: str, duration: int, args: Run) -> wr
     )
 
 
-def profile_part(web: Server, subjects: int, args: Run) -> None:
-    """py-spy on ``web`` while wrk drives lookups at it."""
-    script = args.run_dir / f"wrk_lookups_{subjects}.lua"
-    raw = args.run_dir / f"pyspy_{web.name}.txt"
-    spy = profile.start(web.process.pid, args.duration, raw)
-    result = _wrk(web, script, "profile", args.duration, args)
-    _, err = spy.communicate(timeout=args.duration + 60)
-    if spy.returncode != 0 or not raw.exists():
-        print(f"# py-spy failed ({spy.returncode}): {err.decode(errors='replace')[-500:]}")
-        return
-    print(f"\n# under py-spy: {result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms")
-    profile.print_profile(profile.summarise(raw), web.name)
+def profile_part(anchor: Server, web: Server, subjects: int, args: Run) -> None:
+    """py-spy on the anchor, then on ``web``, each while wrk drives lookups at it."""
+    strict = args.run_dir / f"wrk_lookups_{subjects}.lua"
+    loose = args.run_dir / "wrk_lookups_anchor.lua"
+    for server, script in ((anchor, loose), (web, strict)):
+        raw = args.run_dir / f"pyspy_{server.name}.txt"
+        spy = profile.start(server.process.pid, args.duration, raw)
+        result = _wrk(server, script, "profile", args.duration, args)
+        _, err = spy.communicate(timeout=args.duration + 60)
+        if spy.returncode != 0 or not raw.exists():
+            print(f"# py-spy failed ({spy.returncode}): {err.decode(errors='replace')[-500:]}")
+            return
+        print(f"\n# {server.name} under py-spy: {result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms")
+        profile.print_profile(profile.summarise(raw), server.name)
 
 
 def freshness_part(
@@ -163,6 +166,8 @@ def run(args: Run, redis_url: str, stack: contextlib.ExitStack) -> int:
     key = add_operator(env, "Bench Lookups Ltd", "GRAK-BENCH-1")
     bulk_key = add_operator(env, "Bench Onboarding Ltd", "GRAK-BENCH-2")
     print(f"# DATABASE_URL={database_url} REDIS_URL={redis_url}")
+    if "costs" not in args.skip:
+        costs.print_costs(costs.measure())
     outcome = report.Outcome()
     anchor = (
         start_anchor(stack, "json", database_url, args.run_dir)
@@ -186,7 +191,7 @@ def run(args: Run, redis_url: str, stack: contextlib.ExitStack) -> int:
         report.print_lookups(outcome.lookups, args.duration)
         report.print_sample(outcome.sample_wrong)
         if "profile" not in args.skip and profile.available():
-            profile_part(webs[0], args.subjects, args)
+            profile_part(anchor, webs[0], args.subjects, args)
     if "batch" not in args.skip:
         outcome.batch = lookups.batch_latency(webs[0].url, key, args.subjects)
         report.print_batch(outcome.batch)
@@ -220,7 +225,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--callers", type=int, default=4, help="concurrent bulk callers (4)")
     add("--loaders", type=int, default=0, help="loader processes (0 = one per CPU)")
     add("--redis-url", default=LOCAL_REDIS, help=f"Redis database, flushed ({LOCAL_REDIS})")
-    for part in ("lookups", "profile", "batch", "freshness", "bulk"):
+    for part in PARTS:
         add(f"--skip-{part}", action="store_true", help=f"no {part} part")
     return parser.parse_args(argv)
 
@@ -231,9 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if not ns.skip_lookups and not wrk.available():
         print("install wrk (apt-get install wrk)", file=sys.stderr)
         return 2
-    skip = frozenset(
-        p for p in ("lookups", "profile", "batch", "freshness", "bulk") if getattr(ns, f"skip_{p}")
-    )
+    skip = frozenset(p for p in PARTS if getattr(ns, f"skip_{p}"))
     args = Run(
         subjects=ns.subjects,
         small=ns.small,

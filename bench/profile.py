@@ -9,6 +9,8 @@ them into two views of the busy samples (py-spy leaves idle ones out):
   area (``phonenumbers``, ``hmac``/``hashlib``, ``pydantic``, ``json``,
   ``starlette``, ``uvicorn``/``httptools``, ``sqlalchemy``/``asyncpg``, ``redis``,
   or our own ``api``/``core``/``nser``/``gateway`` packages);
+- **by leaf** (self): the innermost frame of each sample (for C code such as a
+  socket write, the Python line that called it);
 - **by function** (inclusive): the share of samples in which a function of our
   packages, or a chosen library entry point, is on the stack.
 
@@ -59,10 +61,11 @@ _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 @dataclass(frozen=True)
 class Profile:
-    """A summarised recording: busy samples, shares by area and by function (0..1)."""
+    """A summarised recording: busy samples, shares by area, leaf and function (0..1)."""
 
     samples: int
     areas: list[tuple[str, float]]
+    leaves: list[tuple[str, float]]
     functions: list[tuple[str, float]]
     raw_path: Path
 
@@ -100,6 +103,7 @@ def _area(frame: tuple[str, str]) -> str | None:
 def summarise(raw_path: Path, top: int = 25) -> Profile:
     """Read ``raw_path`` into the two views of the module docstring."""
     areas: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
     functions: Counter[str] = Counter()
     samples = 0
     for line in raw_path.read_text().splitlines():
@@ -110,6 +114,7 @@ def summarise(raw_path: Path, top: int = 25) -> Profile:
         samples += count
         frames = [_short(f) for f in stack.split(";")]
         areas[next(filter(None, map(_area, reversed(frames))), "other")] += count
+        leaves[frames[-1][0]] += count
         seen = {name for name, path in frames if _OURS.search(path) or name in _NAMED}
         for name in seen:
             functions[name] += count
@@ -117,6 +122,7 @@ def summarise(raw_path: Path, top: int = 25) -> Profile:
     return Profile(
         samples,
         [(a, c / total) for a, c in areas.most_common()],
+        [(f, c / total) for f, c in leaves.most_common(12)],
         [(f, c / total) for f, c in functions.most_common(top)],
         raw_path,
     )
@@ -129,6 +135,10 @@ def print_profile(profile: Profile, label: str) -> None:
     print("-- by area (innermost known frame)")
     for area, share in profile.areas:
         print(f"{share * 100:6.1f} %  {area}")
-    print("-- by function (inclusive: on the stack)")
+    print("-- by leaf (self: innermost frame)")
+    for name, share in profile.leaves:
+        print(f"{share * 100:6.1f} %  {name}")
+    if profile.functions:
+        print("-- by function (inclusive: on the stack)")
     for name, share in profile.functions:
         print(f"{share * 100:6.1f} %  {name}")

@@ -182,5 +182,7 @@ def print_bulk(run: BulkRun, rows: int, total: int) -> None:
         f"{run.p(50):.2f} s, p99 {run.p(99):.2f} s; {run.excluded:,} flagged excluded; "
         f"{rows:,} rows held (target < {BULK_TARGET_S:.0f} s for {total:,}) {met}"
     )
+    if run.retries:
+        print(f"  {len(run.retries)} calls answered 503 and sent again, e.g. {run.retries[0]}")
     for line in run.wrong[:10]:
         print(f"  {line}")
