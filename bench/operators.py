@@ -5,12 +5,14 @@ One command, one fresh set of servers (see bench/README.md for every detail):
 1. a fresh ``nser_bench_<random>`` database on the machine's PostgreSQL, a
    flushed Redis database, ``nser migrate``, two operators made with
    ``nser operator add --json``, and the synthetic register loaded straight
-   into PostgreSQL (:mod:`bench.loader`): first ``--small`` subjects, then the
-   rest up to ``--subjects``, with the time each load took;
-2. lookups (:mod:`bench.lookups`): wrk on ``POST /v1/lookups`` against the JSON
-   anchor and ``nser web``, alternately, ``--repeat`` times, with the small
-   register and again with the full one; every answer checked; then a sample
-   checked exactly through httpx;
+   into PostgreSQL (:mod:`bench.loader`): ``--subjects`` people, and
+   ``--small`` people into a second database of their own, with the time each
+   load took;
+2. lookups (:mod:`bench.lookups`): ``--repeat`` rounds of wrk on
+   ``POST /v1/lookups``: the JSON anchor, ``nser web`` on the small register,
+   ``nser web`` on the full one (all three served meanwhile, so each round sees
+   the same machine); every answer checked; then a sample checked exactly
+   through httpx;
 3. a py-spy profile of ``nser web`` during one more wrk run (:mod:`bench.profile`);
 4. batches of 1,000, one at a time, every item checked;
 5. freshness (:mod:`bench.freshness`): with every web process under wrk load,
@@ -85,19 +87,32 @@ def add_operator(env: dict[str, str], name: str, licence: str) -> str:
     return str(json.loads(out)["api_key"])
 
 
-def compare(anchor: Server, web: Server, subjects: int, key: str, args: Run) -> report.Lookups:
-    """Warm both up, then wrk anchor and ``web`` alternately ``args.repeat`` times."""
-    bodies = args.run_dir / f"bodies_{subjects}.txt"
-    share = lookups.write_bodies(bodies, subjects, BODIES)
-    strict = lookups.write_script(args.run_dir, f"lookups_{subjects}", bodies, key, strict=True)
-    loose = lookups.write_script(args.run_dir, "lookups_anchor", bodies, key, strict=False)
-    measured = report.Lookups(subjects, share)
-    for server, script in ((anchor, loose), (web, strict), (anchor, loose)):
-        _wrk(server, script, f"warmup_{subjects}", WARMUP_SECONDS, args)
+@dataclass(frozen=True)
+class Target:
+    """A web process to drive lookups at: the register size it serves and an API key."""
+
+    web: Server
+    subjects: int
+    key: str
+
+
+def compare(anchor: Server, targets: list[Target], args: Run) -> list[report.Lookups]:
+    """Warm all up, then ``args.repeat`` rounds: the anchor, then each target, by wrk."""
+    scripts, measured = [], []
+    for t in targets:
+        bodies = args.run_dir / f"bodies_{t.subjects}.txt"
+        share = lookups.write_bodies(bodies, t.subjects, BODIES)
+        name = f"lookups_{t.subjects}"
+        scripts.append(lookups.write_script(args.run_dir, name, bodies, t.key, strict=True))
+        measured.append(report.Lookups(t.subjects, share))
+    loose = lookups.write_script(args.run_dir, "lookups_anchor", bodies, "-", strict=False)
+    plan = [(anchor, loose), *((t.web, s) for t, s in zip(targets, scripts, strict=True))]
+    for server, script in [*plan, plan[0]]:
+        _wrk(server, script, "warmup", WARMUP_SECONDS, args)
     for n in range(args.repeat):
-        a = _wrk(anchor, loose, f"{subjects}_{n}", args.duration, args)
-        b = _wrk(web, strict, f"{subjects}_{n}", args.duration, args)
-        measured.runs.append((a, b))
+        a = _wrk(anchor, loose, f"{n}", args.duration, args)
+        for t, script, m in zip(targets, scripts, measured, strict=True):
+            m.runs.append((a, _wrk(t.web, script, f"{t.subjects}_{n}", args.duration, args)))
     return measured
 
 
@@ -169,24 +184,27 @@ def run(args: Run, redis_url: str, stack: contextlib.ExitStack) -> int:
     if "costs" not in args.skip:
         costs.print_costs(costs.measure())
     outcome = report.Outcome()
-    anchor = (
-        start_anchor(stack, "json", database_url, args.run_dir)
-        if "lookups" not in args.skip
-        else None
-    )
+    targets = []
     small = min(args.small, args.subjects)
-    outcome.loads.append(loader.load(database_url, env, 0, small, args.loaders))
-    if anchor and small < args.subjects:
-        web = start_web(stack, env, args.run_dir, "nser-web-small")
-        outcome.lookups.append(compare(anchor, web, small, key, args))
-        stop(web)
-    if small < args.subjects:
-        outcome.loads.append(loader.load(database_url, env, small, args.subjects, args.loaders))
+    if "lookups" not in args.skip and small < args.subjects:
+        # The small register in a database of its own, served meanwhile, so that both
+        # sizes are measured in the same rounds (the machine's load changes by the minute).
+        small_url = fresh_database(stack)
+        small_env = nser_env(small_url, redis_url, args.run_dir, BENCH_ENV)
+        small_key = add_operator(small_env, "Bench Small Ltd", "GRAK-BENCH-3")
+        outcome.loads.append(loader.load(small_url, small_env, 0, small, args.loaders))
+        small_web = start_web(stack, small_env, args.run_dir, "nser-web-small")
+        targets.append(Target(small_web, small, small_key))
+    outcome.loads.append(loader.load(database_url, env, 0, args.subjects, args.loaders))
     report.print_loads(outcome.loads)
     webs = [start_web(stack, env, args.run_dir, f"nser-web-{n + 1}") for n in range(args.webs)]
     print("# " + ", ".join(f"{w.name} on {w.url} (pid {w.process.pid})" for w in webs))
-    if anchor:
-        outcome.lookups.append(compare(anchor, webs[0], args.subjects, key, args))
+    if "lookups" not in args.skip:
+        anchor = start_anchor(stack, "json", database_url, args.run_dir)
+        targets.append(Target(webs[0], args.subjects, key))
+        outcome.lookups = compare(anchor, targets, args)
+        for t in targets[:-1]:
+            stop(t.web)
         outcome.sample_wrong = lookups.verify_sample(webs[0].url, key, args.subjects)
         report.print_lookups(outcome.lookups, args.duration)
         report.print_sample(outcome.sample_wrong)
