@@ -30,19 +30,12 @@ from pathlib import Path
 import httpx
 
 from bench import population as pop
+from bench import wrk
 from bench.think import percentile
 
 _LUA = r"""
 -- NSER bench: operator lookups, strict=%(strict)s
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  thread:set("id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
-
+%(setup)s
 n, non2xx, expected, other, excluded = 0, 0, 0, 0, 0
 local bodies, wants = {}, {}
 local strict = %(strict)s
@@ -86,21 +79,11 @@ function response(status, headers, body)
   end
 end
 
-function done(summary, latency, requests)
-  local totals = {non2xx = 0, expected = 0, other = 0, excluded = 0}
-  for _, thread in ipairs(threads) do
-    for key, _ in pairs(totals) do
-      totals[key] = totals[key] + thread:get(key)
-    end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    "NSER-BENCH requests=%%d non2xx=%%d expected=%%d other=%%d"
-      .. " connect=%%d read=%%d write=%%d timeout=%%d excluded=%%d\n",
-    summary.requests, totals.non2xx, totals.expected, totals.other,
-    e.connect, e.read, e.write, e.timeout, totals.excluded))
-end
+%(done)s
 """
+
+
+COUNTERS = ("non2xx", "expected", "other", "excluded")
 
 
 @dataclass(frozen=True)
@@ -142,6 +125,7 @@ def write_script(run_dir: Path, name: str, bodies: Path, key: str, *, strict: bo
     """The wrk Lua script for ``bodies`` with API key ``key`` (see the module docstring)."""
     path = run_dir / f"wrk_{name}.lua"
     values = {"bodies": bodies, "key": key, "strict": "true" if strict else "false"}
+    values.update(setup=wrk.LUA_SETUP, done=wrk.lua_done(COUNTERS))
     path.write_text(_LUA % values)
     return path
 

@@ -35,21 +35,19 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from bench import bulk, costs, freshness, loader, lookups, profile, report, wrk
 from bench.servers import (
     LOCAL_REDIS,
     Server,
-    ServerError,
     count_rows,
     flushed_redis,
     fresh_database,
+    guarded,
     nser_command,
     nser_env,
     start_anchor,
@@ -225,10 +223,6 @@ def run(args: Run, redis_url: str, stack: contextlib.ExitStack) -> int:
     return 0 if outcome.correct else 1
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -268,20 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         skip=skip,
         run_dir=Path(tempfile.mkdtemp(prefix="nser_bench_")),
     )
-    signal.signal(signal.SIGTERM, _terminate)
-    stack = contextlib.ExitStack()
-    try:
-        return run(args, ns.redis_url, stack)
-    except (ServerError, wrk.WrkError) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # clean-up is bounded: let it finish
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stack.close()
+    return guarded(
+        lambda stack: run(args, ns.redis_url, stack),
+        overran="a part overran its time bound",
+    )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import asyncpg
 import httpx
 import redis
+
+from bench.wrk import WrkError
 
 #: The machine's PostgreSQL server (no database): the bench creates and drops its own.
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432"
@@ -288,3 +292,34 @@ def start_nser(
         ServerError: a command failed or the server did not become healthy.
     """
     return start_web(stack, nser_env(database_url, redis_url, run_dir), run_dir)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def guarded(body: Callable[[contextlib.ExitStack], int], *, overran: str) -> int:
+    """Run ``body(stack)``; whatever happens, close ``stack`` (stop servers, drop databases).
+
+    SIGTERM counts as Ctrl-C; the clean-up, being bounded, is not interrupted.
+    Returns ``body``'s exit status, or 2 after a :class:`ServerError` or
+    :class:`bench.wrk.WrkError`, 1 after a ``TimeoutError`` (printing ``overran``),
+    130 when interrupted.
+    """
+    signal.signal(signal.SIGTERM, _terminate)
+    stack = contextlib.ExitStack()
+    try:
+        return body(stack)
+    except (ServerError, WrkError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    except TimeoutError:
+        print(f"bench: {overran}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.close()

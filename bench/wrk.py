@@ -31,15 +31,7 @@ CONNECTIONS = 64
 
 _LUA = r"""
 -- NSER bench: scenario %(scenario)s
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  thread:set("id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
-
+%(setup)s
 n, non2xx, expected, other = 0, 0, 0, 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -70,21 +62,43 @@ function response(status, headers, body)
   end
 end
 
-function done(summary, latency, requests)
-  local totals = {non2xx = 0, expected = 0, other = 0}
+%(done)s
+"""
+
+#: Lua: every thread numbered from 0 in its global ``id`` and kept for the ``done`` hook.
+LUA_SETUP = r"""local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+"""
+
+_LUA_DONE = r"""function done(summary, latency, requests)
+  local totals = {%(zeros)s}
   for _, thread in ipairs(threads) do
     for key, _ in pairs(totals) do
       totals[key] = totals[key] + thread:get(key)
     end
   end
   local e = summary.errors
-  io.write(string.format(
-    "NSER-BENCH requests=%%d non2xx=%%d expected=%%d other=%%d"
-      .. " connect=%%d read=%%d write=%%d timeout=%%d\n",
-    summary.requests, totals.non2xx, totals.expected, totals.other,
-    e.connect, e.read, e.write, e.timeout))
+  local line = string.format("NSER-BENCH requests=%%d connect=%%d read=%%d write=%%d timeout=%%d",
+    summary.requests, e.connect, e.read, e.write, e.timeout)
+  for key, value in pairs(totals) do
+    line = line .. string.format(" %%s=%%d", key, value)
+  end
+  io.write(line .. "\n")
 end
 """
+
+
+def lua_done(counters: tuple[str, ...] = ("non2xx", "expected", "other")) -> str:
+    """Lua ``done`` hook: one ``NSER-BENCH`` line with wrk's request count and socket
+    errors and each of ``counters`` (global numbers of every thread) summed."""
+    return _LUA_DONE % {"zeros": ", ".join(f"{c} = 0" for c in counters)}
+
 
 #: Scenario name -> the answer prefix every request must get.
 EXPECTED = {"menu": "CON ", "exclusion": "END Done"}
@@ -133,6 +147,7 @@ def write_script(scenario: str, run_dir: Path) -> Path:
     prefix = EXPECTED[scenario]
     path = run_dir / f"wrk_{scenario}.lua"
     values = {"scenario": scenario, "prefix": prefix, "prefix_len": len(prefix)}
+    values.update(setup=LUA_SETUP, done=lua_done())
     path.write_text(_LUA % values)
     return path
 
