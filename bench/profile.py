@@ -86,7 +86,7 @@ def _short(frame: str) -> tuple[str, str]:
     """``("func (pkg/file.py)", file path)`` of a collapsed-stack frame."""
     m = _FRAME.match(frame)
     if m is None:
-        return frame, ""
+        return frame or "(no Python frame)", ""
     path = m["file"]
     parts = path.split("/")
     return f"{m['func']} ({'/'.join(parts[-2:])})", path
