@@ -121,7 +121,7 @@ def fresh_database(stack: contextlib.ExitStack) -> str:
     return f"{LOCAL_PG}/{name}"
 
 
-def _flush_redis(url: str) -> None:
+def _flush_redis(url: str = LOCAL_REDIS) -> None:
     client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     try:
         client.flushdb()
@@ -130,7 +130,7 @@ def _flush_redis(url: str) -> None:
 
 
 def flushed_redis(stack: contextlib.ExitStack, url: str = LOCAL_REDIS) -> str:
-    """Flush the Redis database ``url`` now and again when ``stack`` closes; returns ``url``.
+    """Flush the Redis database ``url`` now and again when ``stack`` closes.
 
     Raises:
         ServerError: Redis does not answer.
