@@ -147,6 +147,10 @@ def freshness_part(
 ) -> freshness.Lags:
     """Freshness rounds with a wrk of 32 connections on every web process meanwhile."""
     script = args.run_dir / f"wrk_lookups_{args.subjects}.lua"
+    if not script.exists():  # the lookups part was skipped
+        bodies = args.run_dir / f"bodies_{args.subjects}.txt"
+        lookups.write_bodies(bodies, args.subjects, BODIES)
+        script = lookups.write_script(args.run_dir, "lookups_freshness", bodies, key, strict=True)
     seconds = int(args.rounds * 1.0) + 10
     load = [
         wrk.start(web.url, script, duration=seconds, path="/v1/lookups", threads=1, connections=32)
