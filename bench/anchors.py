@@ -1,6 +1,6 @@
 """Anchors: the least a USSD endpoint can do, served exactly as ``nser web`` is.
 
-Two bare Starlette apps give the ceiling the machine allows for one uvicorn
+Three bare Starlette apps give the ceiling the machine allows for one uvicorn
 process, measured in the same run as NSER, so that NSER's throughput is read
 as a ratio rather than as an absolute number that depends on the machine:
 
@@ -11,11 +11,11 @@ as a ratio rather than as an absolute number that depends on the machine:
   start-up), then answers ``END Done. Ref: A<id>`` (the least a step that
   writes the register can cost).
 
-Both also answer ``GET /healthz``. Served by uvicorn with one process,
+All also answer ``GET /healthz``. Served by uvicorn with one process,
 ``http="httptools"``, ``loop="uvloop"``, ``access_log=False`` and log level
 ``warning``.
 
-Run:  .venv/bin/python -m bench.anchors {menu,write} --port P
+Run:  .venv/bin/python -m bench.anchors {menu,write,json} --port P
       (``write`` reads its database from ``BENCH_ANCHOR_DATABASE_URL``)
 """
 
@@ -30,7 +30,7 @@ import asyncpg
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 MENU_SCREEN = "CON Main menu\n1. Exclude me from betting\n2. My status\n3. Help"
@@ -71,6 +71,22 @@ async def write_step(request: Request) -> Response:
             str(form.get("text", "")),
         )
     return PlainTextResponse(f"END Done. Ref: A{row_id}")
+
+
+async def json_lookup(request: Request) -> Response:
+    """``POST /v1/lookups``: parse the JSON body, answer ``{"excluded": false}``."""
+    await request.json()
+    return JSONResponse({"excluded": False})
+
+
+def json_app() -> Starlette:
+    """The JSON anchor of the operator lookup."""
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/v1/lookups", json_lookup, methods=["POST"]),
+        ]
+    )
 
 
 def menu_app() -> Starlette:
@@ -124,11 +140,13 @@ def serve(app: Starlette, port: int) -> None:
 def main() -> None:
     """Command line: ``menu`` or ``write``, ``--port``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", choices=["menu", "write"])
+    parser.add_argument("kind", choices=["menu", "write", "json"])
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     if args.kind == "menu":
         serve(menu_app(), args.port)
+    elif args.kind == "json":
+        serve(json_app(), args.port)
     else:
         serve(write_app(os.environ["BENCH_ANCHOR_DATABASE_URL"]), args.port)
 

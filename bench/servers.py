@@ -19,12 +19,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import asyncpg
 import httpx
 import redis
+
+from bench.wrk import WrkError
 
 #: The machine's PostgreSQL server (no database): the bench creates and drops its own.
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432"
@@ -147,7 +151,7 @@ def flushed_redis(stack: contextlib.ExitStack, url: str = LOCAL_REDIS) -> str:
 # --- subprocesses -----------------------------------------------------------------------------
 
 
-def _stop(server: Server) -> None:
+def stop(server: Server) -> None:
     """SIGTERM, then SIGKILL after :data:`STOP_SECONDS`."""
     proc = server.process
     if proc.poll() is None:
@@ -194,7 +198,7 @@ def spawn(
             argv, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = Server(name, f"http://127.0.0.1:{argv[-1]}", process, log_path)
-    stack.callback(_stop, server)
+    stack.callback(stop, server)
     _wait_ready(server)
     return server
 
@@ -202,7 +206,7 @@ def spawn(
 def start_anchor(
     stack: contextlib.ExitStack, kind: str, database_url: str, run_dir: Path
 ) -> Server:
-    """Start the ``menu`` or ``write`` anchor of :mod:`bench.anchors`."""
+    """Start the ``menu``, ``write`` or ``json`` anchor of :mod:`bench.anchors`."""
     env = dict(os.environ, BENCH_ANCHOR_DATABASE_URL=database_url)
     argv = [sys.executable, "-m", "bench.anchors", kind, "--port", str(free_port())]
     return spawn(stack, f"{kind}-anchor", argv, env, run_dir)
@@ -217,19 +221,22 @@ def _nser_keys() -> dict[str, str]:
     return {k: keys[k] for k in ("NSER_ENCRYPTION_KEYS", "NSER_INDEX_KEY")}
 
 
-def start_nser(
-    stack: contextlib.ExitStack, database_url: str, redis_url: str, run_dir: Path
-) -> Server:
-    """``nser migrate``, then ``nser web`` on a free port, with fixed keys.
+def nser_env(
+    database_url: str, redis_url: str, run_dir: Path, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """``nser migrate`` on ``database_url``; the environment every ``nser`` command then gets.
+
+    Fixed keys from ``nser keys``, the two URLs, ``NSER_LOG_LEVEL=WARNING`` and
+    ``extra``; ``NSER_*`` variables of the calling shell are not passed on.
 
     Raises:
-        ServerError: a command failed or the server did not become healthy.
+        ServerError: ``nser keys`` or ``nser migrate`` failed.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("NSER_")}
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, NSER_DATA_DIR=str(run_dir))
     # The anchors log nothing per request; so that the comparison is like for like, neither
     # does nser (its nser.access line costs about as much as a menu step's Redis read).
-    env.update(NSER_LOG_LEVEL="WARNING")
+    env.update(NSER_LOG_LEVEL="WARNING", **(extra or {}))
     try:
         env.update(_nser_keys())
         with open(run_dir / "nser-migrate.log", "wb") as log:
@@ -244,5 +251,75 @@ def start_nser(
             )
     except (subprocess.SubprocessError, OSError, KeyError) as exc:
         raise ServerError(f"nser keys/migrate failed: {exc} (logs in {run_dir})") from exc
+    return env
+
+
+def nser_command(env: dict[str, str], args: list[str]) -> str:
+    """Run ``nser <args>`` with ``env`` and return what it printed.
+
+    Raises:
+        ServerError: it failed or took more than 60 s.
+    """
+    try:
+        done = subprocess.run(
+            [str(NSER), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise ServerError(f"nser {' '.join(args[:2])} failed: {exc}") from exc
+    if done.returncode != 0:
+        raise ServerError(f"nser {' '.join(args[:2])} exited {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+def start_web(
+    stack: contextlib.ExitStack, env: dict[str, str], run_dir: Path, name: str = "nser-web"
+) -> Server:
+    """``nser web`` on a free port with ``env`` (see :func:`nser_env`), once healthy.
+
+    Raises:
+        ServerError: the server did not become healthy.
+    """
     argv = [str(NSER), "web", "--host", "127.0.0.1", "--port", str(free_port())]
-    return spawn(stack, "nser-web", argv, env, run_dir)
+    return spawn(stack, name, argv, env, run_dir)
+
+
+def start_nser(
+    stack: contextlib.ExitStack, database_url: str, redis_url: str, run_dir: Path
+) -> Server:
+    """``nser migrate``, then ``nser web`` on a free port, with fixed keys.
+
+    Raises:
+        ServerError: a command failed or the server did not become healthy.
+    """
+    return start_web(stack, nser_env(database_url, redis_url, run_dir), run_dir)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def guarded(body: Callable[[contextlib.ExitStack], int], *, overran: str) -> int:
+    """Run ``body(stack)``; whatever happens, close ``stack`` (stop servers, drop databases).
+
+    SIGTERM counts as Ctrl-C; the clean-up, being bounded, is not interrupted.
+    Returns ``body``'s exit status, or 2 after a :class:`ServerError` or
+    :class:`bench.wrk.WrkError`, 1 after a ``TimeoutError`` (printing ``overran``),
+    130 when interrupted.
+    """
+    signal.signal(signal.SIGTERM, _terminate)
+    stack = contextlib.ExitStack()
+    try:
+        return body(stack)
+    except (ServerError, WrkError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    except TimeoutError:
+        print(f"bench: {overran}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.close()

@@ -32,12 +32,10 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import uvloop
 
@@ -46,9 +44,9 @@ from bench.anchors import TABLE as ANCHOR_TABLE
 from bench.servers import (
     LOCAL_REDIS,
     Server,
-    ServerError,
     flushed_redis,
     fresh_database,
+    guarded,
     stable_count,
     start_anchor,
     start_nser,
@@ -223,10 +221,6 @@ def run(args: Run, *, skip_wrk: bool, skip_think: bool, stack: contextlib.ExitSt
     return 0 if ok else 1
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -254,23 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         think_ms=ns.think,
         run_dir=Path(tempfile.mkdtemp(prefix="nser_bench_")),
     )
-    signal.signal(signal.SIGTERM, _terminate)
-    stack = contextlib.ExitStack()
-    try:
-        return run(args, skip_wrk=ns.skip_wrk, skip_think=ns.skip_think, stack=stack)
-    except (ServerError, wrk.WrkError) as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    except TimeoutError:
-        print("bench: the think-time run overran its time bound", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # clean-up is bounded: let it finish
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stack.close()
+    return guarded(
+        lambda stack: run(args, skip_wrk=ns.skip_wrk, skip_think=ns.skip_think, stack=stack),
+        overran="the think-time run overran its time bound",
+    )
 
 
 if __name__ == "__main__":

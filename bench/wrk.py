@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 WRK = "/usr/bin/wrk"
@@ -31,15 +31,7 @@ CONNECTIONS = 64
 
 _LUA = r"""
 -- NSER bench: scenario %(scenario)s
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  thread:set("id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
-
+%(setup)s
 n, non2xx, expected, other = 0, 0, 0, 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -70,26 +62,52 @@ function response(status, headers, body)
   end
 end
 
-function done(summary, latency, requests)
-  local totals = {non2xx = 0, expected = 0, other = 0}
+%(done)s
+"""
+
+#: Lua: every thread numbered from 0 in its global ``id`` and kept for the ``done`` hook.
+LUA_SETUP = r"""local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+"""
+
+_LUA_DONE = r"""function done(summary, latency, requests)
+  local totals = {%(zeros)s}
   for _, thread in ipairs(threads) do
     for key, _ in pairs(totals) do
       totals[key] = totals[key] + thread:get(key)
     end
   end
   local e = summary.errors
-  io.write(string.format(
-    "NSER-BENCH requests=%%d non2xx=%%d expected=%%d other=%%d"
-      .. " connect=%%d read=%%d write=%%d timeout=%%d\n",
-    summary.requests, totals.non2xx, totals.expected, totals.other,
-    e.connect, e.read, e.write, e.timeout))
+  local line = string.format("NSER-BENCH requests=%%d connect=%%d read=%%d write=%%d timeout=%%d",
+    summary.requests, e.connect, e.read, e.write, e.timeout)
+  for key, value in pairs(totals) do
+    line = line .. string.format(" %%s=%%d", key, value)
+  end
+  io.write(line .. "\n")
 end
 """
+
+
+def lua_done(counters: tuple[str, ...] = ("non2xx", "expected", "other")) -> str:
+    """Lua ``done`` hook: one ``NSER-BENCH`` line with wrk's request count and socket
+    errors and each of ``counters`` (global numbers of every thread) summed."""
+    return _LUA_DONE % {"zeros": ", ".join(f"{c} = 0" for c in counters)}
+
 
 #: Scenario name -> the answer prefix every request must get.
 EXPECTED = {"menu": "CON ", "exclusion": "END Done"}
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+_SOCKET = ("connect", "read", "write", "timeout")
+_STANDARD = frozenset({"requests", "non2xx", "expected", "other", *_SOCKET})
 
 
 class WrkError(Exception):
@@ -110,6 +128,8 @@ class WrkResult:
     expected: int
     other: int
     socket_errors: dict[str, int]
+    #: Any further counters of the ``NSER-BENCH`` line (e.g. ``excluded`` answers).
+    extra: dict[str, int] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -127,6 +147,7 @@ def write_script(scenario: str, run_dir: Path) -> Path:
     prefix = EXPECTED[scenario]
     path = run_dir / f"wrk_{scenario}.lua"
     values = {"scenario": scenario, "prefix": prefix, "prefix_len": len(prefix)}
+    values.update(setup=LUA_SETUP, done=lua_done())
     path.write_text(_LUA % values)
     return path
 
@@ -158,31 +179,44 @@ def parse(output: str, target: str, scenario: str) -> WrkResult:
         non2xx=c["non2xx"],
         expected=c["expected"],
         other=c["other"],
-        socket_errors={k: c[k] for k in ("connect", "read", "write", "timeout")},
+        socket_errors={k: c[k] for k in _SOCKET},
+        extra={k: v for k, v in c.items() if k not in _STANDARD},
     )
 
 
-def run(
-    url: str, script: Path, *, target: str, scenario: str, duration: int, log_path: Path
-) -> WrkResult:
-    """Run wrk for ``duration`` s on ``url``/ussd; its output is also saved in ``log_path``.
-
-    Raises:
-        WrkError: wrk failed, hung past ``duration`` + 30 s, or printed something unparseable.
-    """
+def start(
+    url: str,
+    script: Path,
+    *,
+    duration: int,
+    path: str = "/ussd",
+    threads: int = THREADS,
+    connections: int = CONNECTIONS,
+) -> subprocess.Popen[str]:
+    """Start ``wrk --latency`` on ``url`` + ``path`` for ``duration`` s; see :func:`wait`."""
     argv = [
         WRK,
-        f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-t{threads}",
+        f"-c{connections}",
         f"-d{duration}s",
         "--latency",
         "-s",
         str(script),
-        f"{url}/ussd",
+        f"{url}{path}",
     ]
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
+
+
+def wait(
+    proc: subprocess.Popen[str], *, target: str, scenario: str, duration: int, log_path: Path
+) -> WrkResult:
+    """Wait for a wrk started by :func:`start`; its output is also saved in ``log_path``.
+
+    Raises:
+        WrkError: wrk failed, hung past ``duration`` + 30 s, or printed something unparseable.
+    """
     try:
         output, _ = proc.communicate(timeout=duration + 30)
     except subprocess.TimeoutExpired as exc:
@@ -195,3 +229,26 @@ def run(
     if proc.returncode != 0:
         raise WrkError(f"wrk exited with {proc.returncode}:\n{output}")
     return parse(output, target, scenario)
+
+
+def run(
+    url: str,
+    script: Path,
+    *,
+    target: str,
+    scenario: str,
+    duration: int,
+    log_path: Path,
+    path: str = "/ussd",
+    threads: int = THREADS,
+    connections: int = CONNECTIONS,
+) -> WrkResult:
+    """Run wrk for ``duration`` s on ``url`` + ``path`` and parse its report (see :func:`wait`).
+
+    Raises:
+        WrkError: see :func:`wait`.
+    """
+    proc = start(
+        url, script, duration=duration, path=path, threads=threads, connections=connections
+    )
+    return wait(proc, target=target, scenario=scenario, duration=duration, log_path=log_path)

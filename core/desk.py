@@ -8,6 +8,7 @@ closes it with the services.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -53,6 +54,12 @@ class OperatorDesk:
         await self.keys.start()
         await self.register.start()
         self.usage.start()
+        # Everything alive now (modules, pools, the register just loaded) lives as long as
+        # the process: take it out of the cyclic collector's sight. Otherwise every full
+        # collection, which the request path's garbage triggers every few seconds under
+        # load, walks a million objects while lookups wait (bench.operators: lookup p99
+        # 80-136 ms -> 16-32 ms). Freed by reference count as before; only never scanned.
+        gc.freeze()
 
     async def close(self) -> None:
         """Stop the background tasks and write the buffered usage records."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import phonenumbers
 import pytest
 
 from core.errors import InvalidMsisdn, InvalidNationalId
@@ -40,3 +43,42 @@ def test_national_id_is_digits_only() -> None:
     for bad in ("12345", "123456789", "A1234567"):
         with pytest.raises(InvalidNationalId):
             normalise_national_id(bad)
+
+
+def _library_verdict(raw: str) -> str:
+    """What ``phonenumbers`` alone says of ``raw``, step by step (the reference)."""
+    text = raw.strip()
+    if text.isdigit() and text.startswith("254"):
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, "KE")
+    except phonenumbers.NumberParseException:
+        return "not a phone number"
+    if not phonenumbers.is_valid_number(number):
+        return "not a valid phone number"
+    if phonenumbers.number_type(number) not in {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }:
+        return "not a mobile number"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _our_verdict(raw: str) -> str:
+    try:
+        return normalise_msisdn(raw)
+    except InvalidMsisdn as exc:
+        return str(exc)
+
+
+def test_every_spelling_gets_the_verdict_phonenumbers_gives() -> None:
+    rng = random.Random(2026)
+    spellings = []
+    for prefix in range(1000):  # every first three digits after +254, valid or not
+        for _ in range(3):
+            digits = f"{prefix:03d}{rng.randrange(10**6):06d}"
+            spellings += [f"+254{digits}", f"254{digits}", f"0{digits}", f"+2540{digits}"]
+    spellings += [f"+254{rng.randrange(10**8):08d}" for _ in range(200)]  # too short
+    spellings += ["+254７12345678", "+254 712 345678", "+447911123456", "+12025550123", "+254"]
+    wrong = [s for s in spellings if _our_verdict(s) != _library_verdict(s)]
+    assert wrong == []
