@@ -19,6 +19,7 @@ from core.services import SCOPE_KEY, Services, open_services, services_in
 from core.settings import Settings
 from gateway.guard import path_redactor
 from nser.accesslog import AccessLog
+from sms import app as sms_app
 from ussd import app as ussd_app
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,13 @@ def create_app(
 
     root = Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
     root.state.worker_health = worker_health
-    channels = Channels(root, {ussd_app.PREFIX: ussd_app.create_app(settings)})
+    channels = Channels(
+        root,
+        {
+            ussd_app.PREFIX: ussd_app.create_app(settings),
+            sms_app.PREFIX: sms_app.create_app(settings),
+        },
+    )
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -3,20 +3,33 @@
 This is process wiring, so it lives in the composition root: channels add
 their jobs here (SMS sending, webhook delivery) without ``core`` importing them.
 ``nser worker`` (the Procfile's worker) and ``nser serve`` both build it here.
+
+Jobs: ``expire_exclusions`` and ``send_reminders`` (:mod:`core.jobs`),
+``send_sms`` and ``sweep_messages`` (:mod:`core.sending`), ``process_sms``
+and ``sweep_inbound`` (:mod:`sms.jobs`). The SMS jobs keep no result, so the
+sweepers may hand the same message to a new job as soon as the last one ended.
+The worker polls every :data:`POLL_SECONDS`, so an SMS's two hops (process,
+send) add little to the citizen's wait.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 from arq.worker import Worker
 
-from core.jobs import expire_exclusions
+from core.jobs import expire_exclusions, send_reminders
 from core.queue import QUEUE
+from core.sending import SendRate, send_message, sweep_messages
 from core.services import Services, open_services
 from core.settings import Settings
+from gateway.sms_gateways import build as build_sms_gateway
+from sms.jobs import process_sms, sweep_inbound
+
+POLL_SECONDS = 0.05
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -30,6 +43,25 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
+def _crons(settings: Settings) -> list[CronJob]:
+    every = set(range(0, 60, settings.expiry_interval_minutes))
+    return [
+        # Names of their own: sharing a function's name would replace the on-demand
+        # job's settings (kept result) with the cron's.
+        cron(
+            expire_exclusions,
+            name="cron:expire_exclusions",
+            minute=every,
+            second=0,
+            run_at_startup=True,
+            unique=True,
+        ),
+        cron(send_reminders, name="cron:send_reminders", minute=every, second=20, unique=True),
+        cron(sweep_inbound, name="cron:sweep_inbound", second=10, unique=True),
+        cron(sweep_messages, name="cron:sweep_messages", second=40, unique=True),
+    ]
+
+
 def create_worker(
     settings: Settings,
     *,
@@ -41,35 +73,37 @@ def create_worker(
 
     Given ``services`` (tests, ``nser serve``), jobs use them and the caller
     closes them; otherwise the worker opens its own at start-up and closes them
-    at shutdown.
+    at shutdown. The SMS gateway is the one ``NSER_SMS_GATEWAY`` names.
+
+    Raises:
+        ValueError: the SMS gateway's settings are incomplete.
     """
-    interval = settings.expiry_interval_minutes
+    gateway = build_sms_gateway(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["services"] = services or open_services(settings)
+        ctx["services"] = opened = services or open_services(settings)
+        ctx["sms_gateway"] = gateway
+        ctx["sms_rate"] = SendRate(opened.redis, settings.sms_rate)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if services is None and "services" in ctx:
             await ctx["services"].close()
 
     return Worker(
-        functions=[expire_exclusions],
-        cron_jobs=[
-            cron(
-                expire_exclusions,
-                # A name of its own: sharing the function's name would replace the
-                # on-demand job's settings (kept result) with the cron's.
-                name="cron:expire_exclusions",
-                minute=set(range(0, 60, interval)),
-                second=0,
-                run_at_startup=True,
-                unique=True,
-            )
+        functions=[
+            expire_exclusions,
+            send_reminders,
+            sweep_inbound,
+            sweep_messages,
+            func(send_message, name="send_sms", keep_result=0),
+            func(process_sms, name="process_sms", keep_result=0),
         ],
+        cron_jobs=_crons(settings),
         queue_name=QUEUE,
         redis_settings=redis_settings(settings),
         on_startup=startup,
         on_shutdown=shutdown,
         burst=burst,
         handle_signals=handle_signals,
+        poll_delay=POLL_SECONDS,
     )

@@ -90,7 +90,11 @@ def excluded(
     extended: bool,
     settings: Settings,
 ) -> str:
-    """The exclusion is in place (created or extended): end, reference and helpline."""
+    """The exclusion is in place (created or extended): end, reference, helpline, SMS to come.
+
+    The same facts follow by SMS (:func:`core.notices.confirmation`), written in
+    the exclusion's transaction.
+    """
     if extended:
         head = _("Done. Your exclusion now lasts {until}.")
     else:
@@ -100,6 +104,7 @@ def excluded(
             head.format(until=until(ends_at, lang, _)),
             _("Reference: {reference}").format(reference=reference),
             _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            _("An SMS confirmation follows."),
         )
     )
 
