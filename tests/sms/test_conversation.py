@@ -102,9 +102,7 @@ async def test_a_repeated_mo_is_stored_and_answered_once(
     await phone.send("STATUS", message_id="ATXid_same")
     await work()
     assert len(await rows("sms_inbound")) == 1
-    assert await phone.inbox() == [
-        "You are not self-excluded. To stop betting, send EXCLUDE 1Y."
-    ]
+    assert await phone.inbox() == ["You are not self-excluded. To stop betting, send EXCLUDE 1Y."]
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ class FakeAfricasTalking:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def answer(self, number: str, *outcomes: str | int) -> None:
-        """Answer the next sends to ``number`` with ``outcomes`` in turn (a status, or an HTTP code).
+        """Answer the next sends to ``number`` with ``outcomes`` in turn (status or HTTP code).
 
         After the script runs out, sends succeed.
         """
@@ -76,7 +76,7 @@ class FakeAfricasTalking:
 
 def _handler(fake: FakeAfricasTalking) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # quiet: the test reads fake.requests
 
         def _reply(self, status: int, body: bytes, content_type: str) -> None:
