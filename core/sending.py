@@ -25,7 +25,7 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -90,18 +90,27 @@ class SmsGateway(Protocol):
 class SendRate:
     """At most ``rate`` messages per second across every worker (a Redis window counter).
 
+    ``clock`` is wall-clock seconds (shared by every worker's machine); ``sleep``
+    waits (tests pass their own).
+
     The window is one second (or ``1/rate`` seconds below one a second); a
     sender that finds the window full sleeps until the next one. With Redis
     unavailable the limit is skipped (logged): sending must not stop for it.
     """
 
     def __init__(
-        self, redis: Redis, rate: float, *, clock: Callable[[], float] = time.time
+        self,
+        redis: Redis,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.redis = redis
         self.window = max(1.0, 1.0 / rate)
         self.allowance = max(1, int(rate * self.window))
         self.clock = clock
+        self.sleep = sleep
 
     async def acquire(self) -> float:
         """Wait for a slot; returns the seconds waited."""
@@ -121,7 +130,7 @@ class SendRate:
             if count <= self.allowance:
                 return waited
             pause = (slot + 1) * self.window - now
-            await asyncio.sleep(pause)
+            await self.sleep(pause)
             waited += pause
 
 

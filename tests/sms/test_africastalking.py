@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 
+from core import messages
 from core.sending import BACKOFF, MAX_ATTEMPTS
 from core.services import Services
 from core.settings import Settings
@@ -115,6 +117,7 @@ async def test_a_refusal_for_good_fails_the_message_at_once(
     services: Services,
     fake: FakeAfricasTalking,
     rows: RowFetcher,
+    clock: Clock,
     refusal: str,
 ) -> None:
     fake.answer(CITIZEN, refusal)
@@ -124,6 +127,9 @@ async def test_a_refusal_for_good_fails_the_message_at_once(
     assert (message["status"], message["gateway_status"]) == ("failed", refusal)
     assert message["final_at"] is not None
     assert len(fake.requests) == 1
+    async with services.db() as db:  # what the back-office lists for staff
+        [failure] = await messages.failures(db, since=clock.now - timedelta(hours=1))
+    assert (failure.id, failure.kind, failure.gateway_status) == (message["id"], "reply", refusal)
 
 
 async def test_insufficient_balance_is_retried_and_alerts_operations_once(
