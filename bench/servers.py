@@ -117,31 +117,31 @@ def fresh_database(stack: contextlib.ExitStack) -> str:
     return f"{LOCAL_PG}/{name}"
 
 
-def _flush_redis() -> None:
-    client = redis.Redis.from_url(LOCAL_REDIS, socket_timeout=5, socket_connect_timeout=5)
+def _flush_redis(url: str) -> None:
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     try:
         client.flushdb()
     finally:
         client.close()
 
 
-def flushed_redis(stack: contextlib.ExitStack) -> str:
-    """Flush :data:`LOCAL_REDIS` now and again when ``stack`` closes.
+def flushed_redis(stack: contextlib.ExitStack, url: str = LOCAL_REDIS) -> str:
+    """Flush Redis database ``url`` (:data:`LOCAL_REDIS`) now and again when ``stack`` closes.
 
     Raises:
         ServerError: Redis does not answer.
     """
     try:
-        _flush_redis()
+        _flush_redis(url)
     except redis.RedisError as exc:
-        raise ServerError(f"no Redis at {LOCAL_REDIS}: {type(exc).__name__}: {exc}") from exc
+        raise ServerError(f"no Redis at {url}: {type(exc).__name__}: {exc}") from exc
 
     def flush() -> None:
         with contextlib.suppress(redis.RedisError):
-            _flush_redis()
+            _flush_redis(url)
 
     stack.callback(flush)
-    return LOCAL_REDIS
+    return url
 
 
 # --- subprocesses -----------------------------------------------------------------------------
@@ -218,15 +218,24 @@ def _nser_keys() -> dict[str, str]:
 
 
 def start_nser(
-    stack: contextlib.ExitStack, database_url: str, redis_url: str, run_dir: Path
+    stack: contextlib.ExitStack,
+    database_url: str,
+    redis_url: str,
+    run_dir: Path,
+    *,
+    command: str = "web",
+    extra_env: dict[str, str] | None = None,
 ) -> Server:
-    """``nser migrate``, then ``nser web`` on a free port, with fixed keys.
+    """``nser migrate``, then ``nser <command>`` (``web`` or ``serve``) on a free port, fixed keys.
+
+    ``extra_env`` adds settings (e.g. the SMS gateway's).
 
     Raises:
         ServerError: a command failed or the server did not become healthy.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("NSER_")}
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, NSER_DATA_DIR=str(run_dir))
+    env.update(extra_env or {})
     # The anchors log nothing per request; so that the comparison is like for like, neither
     # does nser (its nser.access line costs about as much as a menu step's Redis read).
     env.update(NSER_LOG_LEVEL="WARNING")
@@ -244,5 +253,5 @@ def start_nser(
             )
     except (subprocess.SubprocessError, OSError, KeyError) as exc:
         raise ServerError(f"nser keys/migrate failed: {exc} (logs in {run_dir})") from exc
-    argv = [str(NSER), "web", "--host", "127.0.0.1", "--port", str(free_port())]
-    return spawn(stack, "nser-web", argv, env, run_dir)
+    argv = [str(NSER), command, "--host", "127.0.0.1", "--port", str(free_port())]
+    return spawn(stack, f"nser-{command}", argv, env, run_dir)

@@ -5,6 +5,9 @@ scenario (form fields exactly as Africa's Talking posts them):
 
 - ``menu``: ``text=2`` (language chosen, main menu shown), one fixed session
   and phone number (+254700000001) for every request; a ``CON`` answer is expected;
+- ``sms`` (``POST /sms/inbound``, :mod:`bench.sms`): one MO per request, ``text=HALI``,
+  a new message ``id`` (``ATXid_wrk_<run>_<thread>_<n>``) and sender (+25474…, +25475…)
+  each time; ``OK`` expected;
 - ``exclusion``: ``text=2*1*2*1`` (English, exclude, one year, confirm) with a
   new ``sessionId`` (``ATUid_wrk_<thread>_<n>``) and a new phone number on
   every request: ``+2547`` then ``2 + thread`` then the 7-digit counter
@@ -51,6 +54,16 @@ end
 
 if "%(scenario)s" == "menu" then
   wrk.body = form("ATUid_wrk_menu", "254700000001", "2")
+elseif "%(scenario)s" == "sms" then
+  local run = string.format("%%x", os.time())  -- each run's message ids are new
+  function request()
+    n = n + 1
+    local phone = string.format("2547%%d%%07d", 4 + id, n %% 10000000)
+    return wrk.format(nil, nil, nil, string.format(
+      "from=%%%%2B%%s&to=40400&text=HALI&date=2026-11-21+12%%%%3A00%%%%3A00"
+        .. "&id=ATXid_wrk_%%s_%%d_%%d&linkId=link_%%d_%%d&networkCode=63902",
+      phone, run, id, n, id, n))
+  end
 else
   function request()
     n = n + 1
@@ -87,7 +100,7 @@ end
 """
 
 #: Scenario name -> the answer prefix every request must get.
-EXPECTED = {"menu": "CON ", "exclusion": "END Done"}
+EXPECTED = {"menu": "CON ", "exclusion": "END Done", "sms": "OK"}
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
@@ -163,9 +176,17 @@ def parse(output: str, target: str, scenario: str) -> WrkResult:
 
 
 def run(
-    url: str, script: Path, *, target: str, scenario: str, duration: int, log_path: Path
+    url: str,
+    script: Path,
+    *,
+    target: str,
+    scenario: str,
+    duration: int,
+    log_path: Path,
+    path: str = "/ussd",
+    connections: int = CONNECTIONS,
 ) -> WrkResult:
-    """Run wrk for ``duration`` s on ``url``/ussd; its output is also saved in ``log_path``.
+    """Run wrk for ``duration`` s on ``url`` + ``path``; its output is also saved in ``log_path``.
 
     Raises:
         WrkError: wrk failed, hung past ``duration`` + 30 s, or printed something unparseable.
@@ -173,12 +194,12 @@ def run(
     argv = [
         WRK,
         f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-c{connections}",
         f"-d{duration}s",
         "--latency",
         "-s",
         str(script),
-        f"{url}/ussd",
+        f"{url}{path}",
     ]
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True

@@ -41,18 +41,20 @@ PRODUCTION_API = "https://api.africastalking.com"
 
 
 class ConsoleGateway:
-    """Development: each message is logged as ``SMS to <masked number>: <text>`` and accepted.
+    """Development: each message is logged as ``SMS to <masked number>: <text> [<id>]``.
 
-    The message log keeps it like any other (status ``sent``, gateway id ``console-…``),
-    so a delivery report can be tried against it by hand.
+    The message log keeps it like any other (status ``sent``, gateway id
+    ``console-…``, shown in brackets), so a delivery report can be tried against
+    it by hand.
     """
 
     name = "console"
 
     async def send(self, *, to: str, body: str) -> Submission:
-        """Log the message (the number masked, lines joined with `` | ``)."""
-        log.info("SMS to %s: %s", mask_msisdn(to), body.replace("\n", " | "))
-        return Submission(Outcome.SENT, "Success", gateway_id=f"console-{uuid.uuid4().hex[:16]}")
+        """Log the message (the number masked, lines joined with `` | ``) and accept it."""
+        gateway_id = f"console-{uuid.uuid4().hex[:16]}"
+        log.info("SMS to %s: %s [%s]", mask_msisdn(to), body.replace("\n", " | "), gateway_id)
+        return Submission(Outcome.SENT, "Success", gateway_id=gateway_id)
 
 
 def _recipient(answer: object) -> dict[str, Any] | None:

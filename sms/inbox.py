@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -118,28 +118,26 @@ async def lock_pending(db: AsyncSession, *, inbound_id: int) -> Pending | None:
     return Pending(**row._mapping) if row is not None else None
 
 
-async def pending_before(db: AsyncSession, *, inbound_id: int) -> list[int]:
-    """Unprocessed MOs of the same sender up to and including ``inbound_id``, oldest first.
+async def pending_before(db: AsyncSession, *, inbound_id: int) -> tuple[str | None, list[int]]:
+    """The sender's blind index, and its unprocessed MOs up to ``inbound_id``, oldest first.
 
     So a sender's messages are handled in the order they came (``JIZUIE 1Y``
-    before ``NDIYO``) even when jobs run out of order.
+    before ``NDIYO``) even when jobs run out of order. One query; a sender
+    without a blind index (not a mobile number) has only this MO.
     """
-    conn = await db.connection()
-    bidx = (
-        await conn.execute(select(INBOUND.c.msisdn_bidx).where(INBOUND.c.id == inbound_id))
-    ).scalar()
-    if bidx is None:
-        return [inbound_id]
+    this = select(INBOUND.c.msisdn_bidx).where(INBOUND.c.id == inbound_id).scalar_subquery()
     statement = (
-        select(INBOUND.c.id)
+        select(INBOUND.c.id, INBOUND.c.msisdn_bidx)
         .where(
-            INBOUND.c.msisdn_bidx == bidx,
+            or_(INBOUND.c.id == inbound_id, INBOUND.c.msisdn_bidx == this),
             INBOUND.c.processed_at.is_(None),
             INBOUND.c.id <= inbound_id,
         )
         .order_by(INBOUND.c.id)
     )
-    return list((await conn.execute(statement)).scalars())
+    rows = (await (await db.connection()).execute(statement)).all()
+    bidx = next((row.msisdn_bidx for row in rows if row.id == inbound_id), None)
+    return bidx, [row.id for row in rows]
 
 
 async def unprocessed(db: AsyncSession, *, before: datetime, limit: int = 500) -> list[int]:

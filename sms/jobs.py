@@ -62,28 +62,28 @@ async def _finish(services: Services, db: AsyncSession, mo: Inbound, answer: Ans
     await (await db.connection()).execute(statement)
 
 
-async def _process_one(services: Services, inbound_id: int, bidx: str | None) -> bool:
-    """Process one MO if still unprocessed; True when this call did."""
-    async with services.db() as db:
-        if bidx is not None:
-            await (await db.connection()).execute(_LOCK_NUMBER, {"bidx": bidx})
-        pending = await lock_pending(db, inbound_id=inbound_id)
-        if pending is None:
-            return False
-        mo = pending.open(services.keyring)
-        try:
-            answer = await conversation.answer(services, db, mo)
-        except (SQLAlchemyError, OSError, TimeoutError):
-            raise  # a store is down: nothing committed; the sweeper brings it back
-        except Exception:
-            # A bug must not block this sender's later messages: apologise, move on.
-            log.exception("SMS %d could not be processed", inbound_id)
-            await db.rollback()
-            await lock_pending(db, inbound_id=inbound_id)
-            _ = services.catalogues.gettext(DEFAULT_LANGUAGE)
-            answer = Answer(InboundOutcome.REFUSED, replies.apology(_), DEFAULT_LANGUAGE)
-        await _finish(services, db, mo, answer)
-        await queue.commit(db, services.queue)
+async def _process(services: Services, db: AsyncSession, inbound_id: int, bidx: str | None) -> bool:
+    """Process one MO in ``db``'s new transaction if still unprocessed; True when this call did."""
+    if bidx is not None:
+        await (await db.connection()).execute(_LOCK_NUMBER, {"bidx": bidx})
+    pending = await lock_pending(db, inbound_id=inbound_id)
+    if pending is None:
+        await db.rollback()
+        return False
+    mo = pending.open(services.keyring)
+    try:
+        answer = await conversation.answer(services, db, mo)
+    except (SQLAlchemyError, OSError, TimeoutError):
+        raise  # a store is down: nothing committed; the sweeper brings it back
+    except Exception:
+        # A bug must not block this sender's later messages: apologise, move on.
+        log.exception("SMS %d could not be processed", inbound_id)
+        await db.rollback()
+        await lock_pending(db, inbound_id=inbound_id)
+        _ = services.catalogues.gettext(DEFAULT_LANGUAGE)
+        answer = Answer(InboundOutcome.REFUSED, replies.apology(_), DEFAULT_LANGUAGE)
+    await _finish(services, db, mo, answer)
+    await queue.commit(db, services.queue)
     log.info("SMS %d processed: %s", inbound_id, answer.outcome)
     return True
 
@@ -91,19 +91,15 @@ async def _process_one(services: Services, inbound_id: int, bidx: str | None) ->
 async def process_sms(ctx: dict[str, Any], inbound_id: int) -> int:
     """ARQ job: process MO ``inbound_id`` and the sender's earlier unprocessed ones.
 
-    Returns how many MOs this run processed.
+    Each MO commits in a transaction of its own (the first one shares the
+    session that found them). Returns how many MOs this run processed.
     """
     services: Services = ctx["services"]
-    async with services.db() as db:
-        ids = await pending_before(db, inbound_id=inbound_id)
-        bidx = (
-            await (await db.connection()).execute(
-                select(INBOUND.c.msisdn_bidx).where(INBOUND.c.id == inbound_id)
-            )
-        ).scalar()
     done = 0
-    for one in ids:
-        done += await _process_one(services, one, bidx)
+    async with services.db() as db:
+        bidx, ids = await pending_before(db, inbound_id=inbound_id)
+        for one in ids:
+            done += await _process(services, db, one, bidx)
     return done
 
 

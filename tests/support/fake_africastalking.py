@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,11 +36,15 @@ CODES = {
 
 @dataclass
 class Request:
-    """One request the fake received: path, headers (lower-case names) and form fields."""
+    """One request the fake received: path, headers (lower-case names), form fields, and when.
+
+    ``received_at`` is ``time.monotonic()`` when its body was read (benchmarks use it).
+    """
 
     path: str
     headers: dict[str, str]
     form: dict[str, str]
+    received_at: float = 0.0
 
 
 @dataclass
@@ -91,7 +96,7 @@ def _handler(fake: FakeAfricasTalking) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length).decode()
             form = {key: values[0] for key, values in parse_qs(raw).items()}
             headers = {key.lower(): value for key, value in self.headers.items()}
-            fake.requests.append(Request(self.path, headers, form))
+            fake.requests.append(Request(self.path, headers, form, time.monotonic()))
             if self.path != "/version1/messaging":
                 self._reply(404, b"not found", "text/plain")
                 return
