@@ -32,7 +32,7 @@ from core.i18n import Gettext
 from core.models import EventType, ExclusionStatus, MessageKind, OfferKind
 from core.periods import Period
 from core.settings import Settings
-from core.texts import helpline, until
+from core.texts import helpline_line, reference_line, until
 
 
 def _instant(value: object) -> datetime | None:
@@ -49,8 +49,8 @@ def confirmation(_: Gettext, lang: str, params: Mapping[str, Any], settings: Set
     return "\n".join(
         (
             head,
-            _("Reference: {reference}").format(reference=params["reference"]),
-            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            reference_line(_, params["reference"]),
+            helpline_line(_, settings),
         )
     )
 
@@ -71,7 +71,7 @@ def expiry(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings)
     return "\n".join(
         (
             _("NSER: your exclusion has ended. To stop betting again, send EXCLUDE 1Y."),
-            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            helpline_line(_, settings),
         )
     )
 
@@ -186,7 +186,7 @@ _REMINDER_KEY = func.concat(
     "reminder:",
     EXCLUSION.c.id,
     ":",
-    cast(func.extract("epoch", EXCLUSION.c.ends_at), BigInteger),
+    cast(func.floor(func.extract("epoch", EXCLUSION.c.ends_at)), BigInteger),
 )
 _DUE_REMINDERS = (
     select(

@@ -173,28 +173,25 @@ async def _hand_over(ctx: dict[str, Any], to: str, body: str) -> Submission:
 async def _alerts(
     services: Services, db: AsyncSession, claimed: Claimed, submission: Submission, now: datetime
 ) -> None:
+    """Alert operations about the gateway: no balance (once a day), failing (once an hour)."""
     if claimed.kind == MessageKind.ALERT:
         return  # an alert that cannot be sent is in the log at ERROR already
-    if submission.low_balance:
-        await alerts.ops_alert(
-            db,
-            settings=services.settings,
-            keyring=services.keyring,
-            incident=f"sms.low_balance:{now:%Y-%m-%d}",
-            template="ops_low_balance",
-            params={},
-            now=now,
-        )
     failing_since = claimed.first_failed_at or now
     minutes = int((now - failing_since).total_seconds() // 60)
+    due: list[tuple[str, str, dict[str, Any]]] = []
+    if submission.low_balance:
+        due.append((f"sms.low_balance:{now:%Y-%m-%d}", "ops_low_balance", {}))
     if submission.outcome is Outcome.RETRY and minutes >= services.settings.sms_alert_minutes:
+        params = {"minutes": minutes, "reason": submission.status[:24]}
+        due.append((f"sms.failing:{now:%Y-%m-%dT%H}", "ops_sending_failing", params))
+    for incident, template, values in due:
         await alerts.ops_alert(
             db,
             settings=services.settings,
             keyring=services.keyring,
-            incident=f"sms.failing:{now:%Y-%m-%dT%H}",
-            template="ops_sending_failing",
-            params={"minutes": minutes, "reason": submission.status[:24]},
+            incident=incident,
+            template=template,
+            params=values,
             now=now,
         )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core import texts
 from core.i18n import Gettext
 from core.settings import Settings
-from core.texts import helpline, until
+from core.texts import until
 
 SEP = "\n"
 
@@ -49,15 +50,8 @@ def ask_period(_: Gettext) -> str:
     return _("For how long? Send EXCLUDE 6M, EXCLUDE 1Y, EXCLUDE 5Y or EXCLUDE PERMANENT.")
 
 
-def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str) -> str:
-    """The period asked for would not lengthen the exclusion in force."""
-    return SEP.join(
-        (
-            _("You are already excluded {until}.").format(until=until(ends_at, lang, _)),
-            _("Reference: {reference}").format(reference=reference),
-            _("An exclusion can only be made longer, never shorter."),
-        )
-    )
+#: The period asked for would not lengthen the exclusion in force (as on USSD).
+already_excluded = texts.already_excluded
 
 
 def nothing_to_confirm(_: Gettext, *, minutes: int) -> str:
@@ -77,12 +71,7 @@ def status(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str | 
     """Excluded until when (with the reference), or not excluded."""
     if reference is None:
         return _("You are not self-excluded. To stop betting, send EXCLUDE 1Y.")
-    return SEP.join(
-        (
-            _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),
-            _("Reference: {reference}").format(reference=reference),
-        )
-    )
+    return texts.excluded_until(_, lang=lang, ends_at=ends_at, reference=reference)
 
 
 def help_(_: Gettext, *, settings: Settings) -> str:
@@ -91,7 +80,7 @@ def help_(_: Gettext, *, settings: Settings) -> str:
         (
             _("NSER helps you block yourself from all licensed betting in Kenya."),
             _("Send EXCLUDE 1Y, STATUS or LANGUAGE."),
-            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            texts.helpline_line(_, settings),
         )
     )
 

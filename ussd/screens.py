@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core import texts
 from core.i18n import Gettext
 from core.periods import Period
 from core.settings import Settings
-from core.texts import helpline, period_label, until
+from core.texts import period_label, until
 
 SEP = "\n"
 
@@ -102,22 +103,14 @@ def excluded(
     return SEP.join(
         (
             head.format(until=until(ends_at, lang, _)),
-            _("Reference: {reference}").format(reference=reference),
-            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            texts.reference_line(_, reference),
+            texts.helpline_line(_, settings),
             _("An SMS confirmation follows."),
         )
     )
 
 
-def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str) -> str:
-    """The period chosen would not lengthen the exclusion in force."""
-    return SEP.join(
-        (
-            _("You are already excluded {until}.").format(until=until(ends_at, lang, _)),
-            _("Reference: {reference}").format(reference=reference),
-            _("An exclusion can only be made longer, never shorter."),
-        )
-    )
+already_excluded = texts.already_excluded
 
 
 def status(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str | None) -> str:
@@ -126,12 +119,7 @@ def status(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str | 
         return _(
             "You are not self-excluded. To stop betting, dial again, choose 2 (English), then 1."
         )
-    return SEP.join(
-        (
-            _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),
-            _("Reference: {reference}").format(reference=reference),
-        )
-    )
+    return texts.excluded_until(_, lang=lang, ends_at=ends_at, reference=reference)
 
 
 def help_(_: Gettext, *, settings: Settings) -> str:
@@ -139,7 +127,7 @@ def help_(_: Gettext, *, settings: Settings) -> str:
     return SEP.join(
         (
             _("NSER helps you block yourself from all licensed betting in Kenya."),
-            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            texts.helpline_line(_, settings),
             _("Regulator: {contact}").format(contact=settings.regulator_contact),
         )
     )
