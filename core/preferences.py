@@ -37,19 +37,24 @@ async def audit_language(
 
 
 async def set_language(
-    session: AsyncSession, *, bidx: str, language: str, actor: str, now: datetime
+    session: AsyncSession,
+    *,
+    subject: SubjectRow | None,
+    language: str,
+    actor: str,
+    now: datetime,
 ) -> bool:
-    """Store the preferred language of the subject with MSISDN blind index ``bidx``.
+    """Store ``subject``'s preferred language (as read, e.g. by :func:`core.exclusions.status`).
 
     Only a subject already in the register has one (nobody is registered by
-    choosing a language). Returns True when it changed; audited.
+    choosing a language): ``None`` changes nothing. Returns True when it
+    changed; audited.
 
     Raises:
         ValueError: unsupported ``language``.
     """
     if language not in LANGUAGES:
         raise ValueError(f"unsupported language {language!r}")
-    subject, _active = await store.active_by_msisdn_index(session, bidx=bidx)
     if subject is None or subject.language == language:
         return False
     await store.set_language(session, subject_id=subject.id, language=language, now=now)

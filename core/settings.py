@@ -187,6 +187,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _sms_settings_parse(self) -> Settings:
+        if self.sms_gateway == "africastalking" and (
+            self.africastalking_username is None or self.africastalking_api_key is None
+        ):
+            raise ConfigurationError(
+                "NSER_SMS_GATEWAY=africastalking needs AFRICASTALKING_USERNAME and "
+                "AFRICASTALKING_API_KEY"
+            )
         if self.sms_sender is not None and not re.fullmatch(r"[A-Za-z0-9 ]{1,11}", self.sms_sender):
             raise ConfigurationError("NSER_SMS_SENDER must be 1 to 11 letters, digits or spaces")
         if self.africastalking_api_url is not None and not re.fullmatch(
@@ -219,8 +226,6 @@ class Settings(BaseSettings):
         ]
         if self.sms_gateway != "africastalking":
             missing.append("NSER_SMS_GATEWAY=africastalking")
-        elif self.africastalking_username is None or self.africastalking_api_key is None:
-            missing.append("AFRICASTALKING_USERNAME and AFRICASTALKING_API_KEY")
         if self.callback_token is None and not self.callback_allow:
             missing.append("NSER_CALLBACK_TOKEN or NSER_CALLBACK_ALLOW")
         placeholders = [

@@ -70,6 +70,7 @@ class _Turn:
     bidx: str
     command: Command
     lang: str
+    standing: exclusions.Status
 
     @property
     def _(self) -> Callable[[str], str]:
@@ -87,13 +88,7 @@ async def _exclude(turn: _Turn) -> Answer:
     period = turn.command.period
     if period is None:
         return turn.reply(InboundOutcome.HELP, replies.ask_period(turn._))
-    ahead = await exclusions.preview(
-        turn.db,
-        keyring=turn.services.keyring,
-        msisdn=turn.e164,
-        period=period,
-        now=turn.services.clock(),
-    )
+    ahead = exclusions.judge(turn.standing.exclusion, period=period, now=turn.services.clock())
     if ahead.verdict is Verdict.ALREADY:
         assert ahead.reference is not None
         text = replies.already_excluded(
@@ -155,10 +150,7 @@ async def _decline(turn: _Turn) -> Answer:
 
 
 async def _status(turn: _Turn) -> Answer:
-    standing = await exclusions.status(
-        turn.db, keyring=turn.services.keyring, msisdn=turn.e164, now=turn.services.clock()
-    )
-    current = standing.exclusion
+    current = turn.standing.exclusion
     text = replies.status(
         turn._,
         lang=turn.lang,
@@ -208,8 +200,11 @@ async def answer(services: Services, db: AsyncSession, mo: Inbound) -> Answer:
         _ = services.catalogues.gettext(DEFAULT_LANGUAGE)
         return Answer(InboundOutcome.UNKNOWN, replies.not_understood(_), DEFAULT_LANGUAGE)
     lang = command.target or command.lang
+    now = services.clock()
+    # One read serves every action: the language to store, the status, what a period would do.
+    standing = await exclusions.status(db, keyring=services.keyring, msisdn=mo.e164, now=now)
     await preferences.set_language(
-        db, bidx=mo.bidx, language=lang, actor=ACTOR, now=services.clock()
+        db, subject=standing.subject, language=lang, actor=ACTOR, now=now
     )
-    turn = _Turn(services, db, mo, mo.e164, mo.bidx, command, lang)
+    turn = _Turn(services, db, mo, mo.e164, mo.bidx, command, lang, standing)
     return await action(turn)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core import messages
+from core.errors import ConfigurationError
 from core.sending import BACKOFF, MAX_ATTEMPTS
 from core.services import Services
 from core.settings import Settings
@@ -199,3 +200,12 @@ async def test_an_unreachable_gateway_is_retried(
     await drain(closed, services)
     [message] = await rows("sms_message")
     assert (message["status"], message["gateway_status"]) == ("queued", "ConnectionError")
+
+
+def test_settings_refuse_africastalking_without_credentials() -> None:
+    with pytest.raises(ConfigurationError, match="AFRICASTALKING_USERNAME and"):
+        Settings.model_validate({"sms_gateway": "africastalking", "africastalking_username": "x"})
+    with pytest.raises(ConfigurationError, match="NSER_AFRICASTALKING_API_URL"):
+        Settings.model_validate({"africastalking_api_url": "ftp://example"})
+    with pytest.raises(ConfigurationError, match="NSER_OPS_ALERT_NUMBER"):
+        Settings.model_validate({"ops_alert_number": "020 2222222"})
