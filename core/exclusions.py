@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, notices, periods, preferences, subjects
+from core import audit, notices, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.errors import AlreadyExcluded, ExclusionConflict, RequestKeyConflict
@@ -238,9 +238,7 @@ async def self_exclude(
         )
     elif subject.language != language:
         await store.set_language(session, subject_id=subject.id, language=language, now=now)
-        await preferences.audit_language(
-            session, subject=subject, language=language, actor=actor, now=now
-        )
+        await _audit_language(session, subject=subject, language=language, actor=actor, now=now)
         subject = SubjectRow(subject.id, subject.bst, language)
     current = standing.active
     if current is not None and not is_in_force(current, now=now):
@@ -277,6 +275,21 @@ async def self_exclude(
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
 
 
+async def _audit_language(
+    session: AsyncSession, *, subject: SubjectRow, language: str, actor: str, now: datetime
+) -> None:
+    await audit.append(
+        session,
+        actor=actor,
+        action="subject.language_changed",
+        entity=f"subject:{subject.id}",
+        subject=subject.bst,
+        before={"language": subject.language},
+        after={"language": language},
+        occurred_at=now,
+    )
+
+
 async def _record_event(
     session: AsyncSession,
     *,
@@ -289,9 +302,9 @@ async def _record_event(
     """Everything that follows an exclusion event inside its own transaction.
 
     The one place each event (created, extended, expired, later lifted) fans
-    out from: its audit entry and the citizen's SMS (:func:`core.notices.on_event`:
-    the confirmation, or the notice at expiry); the operators' outbox deliveries
-    join here too, so they commit or roll back with the event itself.
+    out from: today its audit entry; the operators' outbox deliveries and the
+    citizen's confirmation SMS are written here too, so they commit or roll
+    back with the event itself.
     """
     await audit.append(
         session,
@@ -303,6 +316,7 @@ async def _record_event(
         after=_snapshot(exclusion),
         occurred_at=event.occurred_at,
     )
+    # The citizen's SMS: the confirmation, or the notice at expiry (core.notices).
     await notices.on_event(session, exclusion=exclusion, event=event)
 
 

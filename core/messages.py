@@ -100,13 +100,15 @@ async def write_for_subject(
     params: dict[str, Any],
     exclusion_id: int | None,
     now: datetime,
+    send_at: datetime | None = None,
 ) -> int | None:
     """Write a notice to a subject's number, in its preferred language, in one statement.
 
     The subject's sealed number and blind index are copied as they are (never
     opened here). Reminders and expiry notices are skipped for a number that
-    turned them off. Returns the message id, or ``None`` when nothing was
-    written (already written, or turned off).
+    turned them off. ``send_at`` (later than ``now``) holds the message back
+    until then: the sweeper hands it on. Returns the message id, or ``None``
+    when nothing was written (already written, or turned off).
     """
     source = select(
         literal(kind.value),
@@ -119,7 +121,7 @@ async def write_for_subject(
         literal(exclusion_id, type_=MESSAGE.c.exclusion_id.type),
         literal(MessageStatus.QUEUED.value),
         literal(0),
-        bindparam("now", type_=DateTime(timezone=True)),
+        bindparam("send_at", type_=DateTime(timezone=True)),
         bindparam("now", type_=DateTime(timezone=True)),
         bindparam("now", type_=DateTime(timezone=True)),
     ).where(SUBJECT.c.id == subject_id)
@@ -146,9 +148,12 @@ async def write_for_subject(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(MESSAGE.c.id)
     )
-    result = await (await session.connection()).execute(statement, {"params": params, "now": now})
-    message_id: int | None = result.scalar()
-    if message_id is not None:
+    send_at = max(send_at or now, now)
+    values = {"params": params, "now": now, "send_at": send_at}
+    message_id: int | None = (
+        await (await session.connection()).execute(statement, values)
+    ).scalar()
+    if message_id is not None and send_at <= now:
         await _enqueue_after_commit(session, message_id)
     return message_id
 
@@ -173,6 +178,7 @@ _CLAIM = (
     .where(
         MESSAGE.c.id == bindparam("message_id"),
         MESSAGE.c.status == MessageStatus.QUEUED.value,
+        MESSAGE.c.next_attempt_at <= bindparam("now"),
     )
     .values(
         status=MessageStatus.SENDING.value,
@@ -194,7 +200,7 @@ _CLAIM = (
 
 
 async def claim(session: AsyncSession, *, message_id: int, now: datetime) -> Claimed | None:
-    """Take a queued message for one attempt; ``None`` if it is not queued (sent, or taken)."""
+    """Take a queued, due message for one attempt; ``None`` if not (sent, taken, or held back)."""
     params = {"message_id": message_id, "now": now}
     row = (await (await session.connection()).execute(_CLAIM, params)).first()
     return Claimed(**row._mapping) if row is not None else None

@@ -13,14 +13,18 @@ both languages and with the longest values, is GSM-7 and at most 160 septets
 * **reminder**: :data:`~core.settings.Settings.sms_reminder_days` before an
   exclusion ends (:func:`queue_reminders`, from the worker's cron), offering a
   one-reply extension (an ``extend`` offer that YES/NDIYO takes until the end);
-* **expiry**: when the expiry job ends an exclusion (:func:`on_event`);
+* **expiry**: when the expiry job ends an exclusion (:func:`on_event`).
+
+Reminders and expiry notices, which the citizen did not just ask for, are held
+back to Nairobi daytime (:func:`daytime`, 08:00-20:00); confirmations answer
+the citizen's own action and go at once.
 * **alerts**: see :mod:`core.alerts`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, cast, exists, func, select
@@ -30,7 +34,7 @@ from core import messages, offers, periods
 from core.exclusion_store import EXCLUSION, SUBJECT, EventRow, ExclusionRow
 from core.i18n import Gettext
 from core.models import EventType, ExclusionStatus, MessageKind, OfferKind
-from core.periods import Period
+from core.periods import NAIROBI, Period
 from core.settings import Settings
 from core.texts import helpline_line, reference_line, until
 
@@ -139,6 +143,24 @@ def render(
     return TEMPLATES[template](_, lang, params, settings)
 
 
+#: Unasked SMS (reminders, notices at expiry) go out between these Nairobi hours only.
+DAY_STARTS = time(8)
+DAY_ENDS = time(20)
+
+
+def daytime(now: datetime) -> datetime:
+    """``now`` if it is daytime in Nairobi, else the next 08:00 there (UTC-aware either way).
+
+    Exclusions end at Nairobi midnight, so their notices would otherwise wake a
+    household; a shared phone lighting up at night is what discretion avoids.
+    """
+    local = now.astimezone(NAIROBI)
+    if DAY_STARTS <= local.time() < DAY_ENDS:
+        return now
+    day = local.date() if local.time() < DAY_STARTS else local.date() + timedelta(days=1)
+    return datetime.combine(day, DAY_STARTS, tzinfo=NAIROBI).astimezone(now.tzinfo)
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -174,6 +196,7 @@ async def on_event(session: AsyncSession, *, exclusion: ExclusionRow, event: Eve
             params={"reference": exclusion.reference},
             exclusion_id=exclusion.id,
             now=event.occurred_at,
+            send_at=daytime(event.occurred_at),
         )
 
 
@@ -225,24 +248,22 @@ async def queue_reminders(
     written = 0
     for row in due:
         period = Period(row.period)
-        written += (
-            1
-            if await messages.write_for_subject(
-                session,
-                subject_id=row.subject_id,
-                kind=MessageKind.REMINDER,
-                dedupe_key=reminder_key(row.id, row.ends_at),
-                template="reminder",
-                params={
-                    "ends_at": _iso(row.ends_at),
-                    "new_end": _iso(periods.ends_at(period, starts_at=now)),
-                    "reference": row.reference,
-                },
-                exclusion_id=row.id,
-                now=now,
-            )
-            else 0
+        message_id = await messages.write_for_subject(
+            session,
+            subject_id=row.subject_id,
+            kind=MessageKind.REMINDER,
+            dedupe_key=reminder_key(row.id, row.ends_at),
+            template="reminder",
+            params={
+                "ends_at": _iso(row.ends_at),
+                "new_end": _iso(periods.ends_at(period, starts_at=now)),
+                "reference": row.reference,
+            },
+            exclusion_id=row.id,
+            now=now,
+            send_at=daytime(now),
         )
+        written += message_id is not None
         await offers.put(
             session,
             bidx=row.msisdn_bidx,

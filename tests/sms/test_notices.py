@@ -124,3 +124,25 @@ async def test_expiry_notice_once_and_stop_turns_both_off(
     kinds = [m["kind"] for m in await rows("sms_message")]
     assert kinds == ["confirmation", "expiry", "confirmation", "reply"]
     assert [e["action"] for e in await rows("audit_entry")].count("sms.reminders_stopped") == 1
+
+
+async def test_unasked_sms_wait_for_daytime(
+    texter: Callable[..., Texter],
+    settings: Settings,
+    services: Services,
+    rows: RowFetcher,
+    clock: Clock,
+) -> None:
+    await exclude(services, clock, Period.SIX_MONTHS, "k1")  # ends at Nairobi midnight
+    clock.advance(days=181, hours=12, minutes=5)  # 22/05/2027 00:05 in Nairobi: just ended
+    await run_job(settings, services, "expire_exclusions")
+    notice = next(m for m in await rows("sms_message") if m["kind"] == "expiry")
+    assert (notice["status"], notice["body"]) == ("queued", None)
+    assert notice["next_attempt_at"].isoformat() == "2027-05-22T05:00:00+00:00"  # 08:00 local
+    clock.advance(hours=7)  # 07:05: still night
+    await run_job(settings, services, "sweep_messages")
+    assert (await rows("sms_message"))[-1]["status"] == "queued"
+    clock.advance(hours=1)  # 08:05
+    await run_job(settings, services, "sweep_messages")
+    assert (await rows("sms_message"))[-1]["status"] == "sent"
+    assert (await texter().inbox())[-1].startswith("NSER: your exclusion has ended.")

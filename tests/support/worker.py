@@ -1,22 +1,40 @@
-"""Running NSER's real ARQ worker in burst mode against the test Redis."""
+"""Running NSER's jobs as production does: enqueued on the real Redis, run by a real ARQ worker."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from arq import create_pool
+
+from core.queue import QUEUE
 from core.services import Services
 from core.settings import Settings
-from nser.worker import create_worker
+from nser.worker import create_worker, redis_settings
+
+
+async def run_job(settings: Settings, services: Services, function: str, **options: Any) -> Any:
+    """Enqueue ``function`` and run a burst worker until the queue is empty; the job's result.
+
+    ARQ's enqueue options (``_job_id``, ``_defer_by``…) pass through ``options``.
+    """
+    pool = await create_pool(redis_settings(settings), default_queue_name=QUEUE)
+    try:
+        job = await pool.enqueue_job(function, **options)
+        assert job is not None, f"{function} was already queued"
+        worker = create_worker(settings, services=services, burst=True, handle_signals=False)
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+        return await job.result(timeout=5)
+    finally:
+        await pool.aclose()
 
 
 async def drain(settings: Settings, services: Services) -> None:
-    """Run every queued job (and the jobs they enqueue) until the queue is empty."""
+    """Run every queued job (and the jobs they enqueue) on a burst worker until none is left."""
     worker = create_worker(settings, services=services, burst=True, handle_signals=False)
     try:
         await worker.async_run()
     finally:
         await worker.close()
-
-
-async def run_job(settings: Settings, services: Services, function: str) -> None:
-    """Enqueue ``function`` (a cron job, e.g. ``sweep_inbound``) once and drain the queue."""
-    await services.queue.enqueue_job(function)
-    await drain(settings, services)
