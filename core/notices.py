@@ -13,7 +13,10 @@ both languages and with the longest values, is GSM-7 and at most 160 septets
 * **reminder**: :data:`~core.settings.Settings.sms_reminder_days` before an
   exclusion ends (:func:`queue_reminders`, from the worker's cron), offering a
   one-reply extension (an ``extend`` offer that YES/NDIYO takes until the end);
-* **expiry**: when the expiry job ends an exclusion (:func:`on_event`).
+* **expiry**: when the expiry job ends an exclusion (:func:`on_event`);
+* **screening**: the helpline after a result at which NSER refers
+  (:func:`helpline_after_screening`) and the quarterly re-screening reminder
+  (:func:`rescreening_due`), for the screening seam to call.
 
 Reminders and expiry notices, which the citizen did not just ask for, are held
 back to Nairobi daytime (:func:`daytime`, 08:00-20:00); confirmations answer
@@ -80,6 +83,28 @@ def expiry(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings)
     )
 
 
+def screening_helpline(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings) -> str:
+    """After a screening result at which NSER refers: the helpline, and the way to stop.
+
+    It names no result (phones are shared).
+    """
+    return "\n".join(
+        (
+            _("NSER: talking to someone can help."),
+            helpline_line(_, settings),
+            _("To stop betting, send EXCLUDE 1Y."),
+        )
+    )
+
+
+def rescreen_reminder(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings) -> str:
+    """The quarterly reminder to screen again, for those who opted in."""
+    return _(
+        "NSER: as you asked, it is time to check your betting again. "
+        "Dial the NSER code and choose 4. No more reminders: send STOP."
+    )
+
+
 def ops_low_balance(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings) -> str:
     """To the regulator's operations number: the gateway account is out of credit."""
     return _(
@@ -125,6 +150,8 @@ TEMPLATES: dict[str, Template] = {
     "confirmation": confirmation,
     "reminder": reminder,
     "expiry": expiry,
+    "screening_helpline": screening_helpline,
+    "rescreen_reminder": rescreen_reminder,
     "ops_low_balance": ops_low_balance,
     "ops_sending_failing": ops_sending_failing,
     "operator_webhook_disabled": operator_webhook_disabled,
@@ -274,3 +301,40 @@ async def queue_reminders(
             expires_at=row.ends_at,
         )
     return written
+
+
+async def helpline_after_screening(
+    session: AsyncSession, *, subject_id: int, result_key: str, now: datetime
+) -> int | None:
+    """Write the helpline SMS after a screening result at which NSER refers; once per result.
+
+    ``result_key`` names the result (e.g. its id). For ``core.screening_sms.helpline``.
+    """
+    return await messages.write_for_subject(
+        session,
+        subject_id=subject_id,
+        kind=MessageKind.HELPLINE,
+        dedupe_key=f"helpline:{result_key}",
+        template="screening_helpline",
+        params={},
+        exclusion_id=None,
+        now=now,
+    )
+
+
+async def rescreening_due(session: AsyncSession, *, subject_id: int, now: datetime) -> int | None:
+    """Write the re-screening reminder (daytime, once a day at most, off after STOP).
+
+    For ``core.screening_sms.rescreen_reminder``.
+    """
+    return await messages.write_for_subject(
+        session,
+        subject_id=subject_id,
+        kind=MessageKind.REMINDER,
+        dedupe_key=f"rescreen:{subject_id}:{now.astimezone(NAIROBI):%Y-%m-%d}",
+        template="rescreen_reminder",
+        params={},
+        exclusion_id=None,
+        now=now,
+        send_at=daytime(now),
+    )

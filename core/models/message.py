@@ -18,9 +18,10 @@ class MessageKind(enum.StrEnum):
 
     REPLY = "reply"  # the answer to an inbound SMS
     CONFIRMATION = "confirmation"  # after an exclusion was created or extended, any channel
-    REMINDER = "reminder"  # some days before an exclusion ends
+    REMINDER = "reminder"  # before an exclusion ends; to screen again (opted in)
     EXPIRY = "expiry"  # when an exclusion has ended
     ALERT = "alert"  # to a technical or operations contact
+    HELPLINE = "helpline"  # the helpline, after a screening result at which NSER refers
 
 
 class MessageStatus(enum.StrEnum):

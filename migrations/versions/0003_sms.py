@@ -2,7 +2,7 @@
 
 Revision ID: 0003_sms
 Revises: 0002
-Create Date: 2026-11-22 20:12:22.048817
+Create Date: 2026-11-22 21:03:34.483661
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('final_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("kind IN ('reply', 'confirmation', 'reminder', 'expiry', 'alert')", name='sms_message_kind'),
+    sa.CheckConstraint("kind IN ('reply', 'confirmation', 'reminder', 'expiry', 'alert', 'helpline')", name='sms_message_kind'),
     sa.CheckConstraint("language IN ('sw', 'en')", name='sms_message_language'),
     sa.CheckConstraint("status IN ('queued', 'sending', 'sent', 'delivered', 'failed')", name='sms_message_status'),
     sa.ForeignKeyConstraint(['exclusion_id'], ['exclusion.id'], ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from core import exclusions
+from core import exclusions, notices, queue
 from core.models import Channel
 from core.periods import Period
 from core.services import Services
@@ -146,3 +146,28 @@ async def test_unasked_sms_wait_for_daytime(
     await run_job(settings, services, "sweep_messages")
     assert (await rows("sms_message"))[-1]["status"] == "sent"
     assert (await texter().inbox())[-1].startswith("NSER: your exclusion has ended.")
+
+
+async def test_screening_sms_for_the_screening_seam(
+    texter: Callable[..., Texter],
+    settings: Settings,
+    services: Services,
+    rows: RowFetcher,
+    clock: Clock,
+) -> None:
+    await exclude(services, clock, Period.SIX_MONTHS, "k1")
+    [subject] = await rows("subject")
+    async with services.db() as db:
+        for _ in range(2):  # the same result twice: one SMS
+            await notices.helpline_after_screening(
+                db, subject_id=subject["id"], result_key="result:7", now=clock.now
+            )
+        await notices.rescreening_due(db, subject_id=subject["id"], now=clock.now)
+        await queue.commit(db, services.queue)
+    await drain(settings, services)
+    assert (await texter().inbox())[1:] == [
+        "NSER: talking to someone can help.\nHelpline: TEST Helpline 0800000000\n"
+        "To stop betting, send EXCLUDE 1Y.",
+        "NSER: as you asked, it is time to check your betting again. "
+        "Dial the NSER code and choose 4. No more reminders: send STOP.",
+    ]

@@ -67,6 +67,8 @@ def every_notice(lang: str) -> dict[str, str]:
         ],
         "reminder": [{"ends_at": END, "new_end": END, "reference": REF}],
         "expiry": [{"reference": REF}],
+        "screening_helpline": [{}],
+        "rescreen_reminder": [{}],
         "ops_low_balance": [{}],
         "ops_sending_failing": [{"minutes": 99999, "reason": "X" * 24}],
         "operator_webhook_disabled": [{"operator": OPERATOR}],
