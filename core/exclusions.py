@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, notices, periods, subjects
+from core import audit, notices, periods, preferences, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.errors import AlreadyExcluded, ExclusionConflict, RequestKeyConflict
@@ -238,7 +238,9 @@ async def self_exclude(
         )
     elif subject.language != language:
         await store.set_language(session, subject_id=subject.id, language=language, now=now)
-        await _audit_language(session, subject=subject, language=language, actor=actor, now=now)
+        await preferences.audit_language(
+            session, subject=subject, language=language, actor=actor, now=now
+        )
         subject = SubjectRow(subject.id, subject.bst, language)
     current = standing.active
     if current is not None and not is_in_force(current, now=now):
@@ -273,21 +275,6 @@ async def self_exclude(
         session, exclusion=exclusion, event=event, bst=subject.bst, actor=actor, before=before
     )
     return Outcome(subject=subject, exclusion=exclusion, event=event, replayed=False)
-
-
-async def _audit_language(
-    session: AsyncSession, *, subject: SubjectRow, language: str, actor: str, now: datetime
-) -> None:
-    await audit.append(
-        session,
-        actor=actor,
-        action="subject.language_changed",
-        entity=f"subject:{subject.id}",
-        subject=subject.bst,
-        before={"language": subject.language},
-        after={"language": language},
-        occurred_at=now,
-    )
 
 
 async def _record_event(

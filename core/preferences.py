@@ -20,9 +20,10 @@ from core.models import SmsReminderOptOut
 OPT_OUT = SmsReminderOptOut.__table__  # type: ignore[attr-defined]
 
 
-async def _audit_language(
+async def audit_language(
     session: AsyncSession, *, subject: SubjectRow, language: str, actor: str, now: datetime
 ) -> None:
+    """Audit ``subject``'s change of preferred language to ``language`` (the caller stored it)."""
     await audit.append(
         session,
         actor=actor,
@@ -57,7 +58,7 @@ async def set_language(
     if subject is None or subject.language == language:
         return False
     await store.set_language(session, subject_id=subject.id, language=language, now=now)
-    await _audit_language(session, subject=subject, language=language, actor=actor, now=now)
+    await audit_language(session, subject=subject, language=language, actor=actor, now=now)
     return True
 
 

@@ -65,3 +65,23 @@ def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, referen
             _("An exclusion can only be made longer, never shorter."),
         )
     )
+
+
+def what_confirming_does(
+    _: Gettext,
+    *,
+    lang: str,
+    new_end: datetime | None,
+    current_end: datetime | None,
+    extending: bool,
+) -> str:
+    """Before confirming: the new exclusion or the extension, and that it cannot be undone."""
+    if extending:
+        head = _("You are excluded {current}. Stay excluded {new}?").format(
+            current=until(current_end, lang, _), new=until(new_end, lang, _)
+        )
+    else:
+        head = _("You will be blocked from all licensed betting {until}.").format(
+            until=until(new_end, lang, _)
+        )
+    return head + " " + _("You cannot cancel this later.")

@@ -13,7 +13,6 @@ from datetime import datetime
 from core import texts
 from core.i18n import Gettext
 from core.settings import Settings
-from core.texts import until
 
 SEP = "\n"
 
@@ -28,21 +27,11 @@ def ask_confirm(
     minutes: int,
 ) -> str:
     """The exclusion keyword's answer: what YES would do, that it is final, the time to reply."""
-    if extending:
-        head = _("You are excluded {current}. Stay excluded {new}?").format(
-            current=until(current_end, lang, _), new=until(new_end, lang, _)
-        )
-    else:
-        head = _("You will be blocked from all licensed betting {until}.").format(
-            until=until(new_end, lang, _)
-        )
-    return " ".join(
-        (
-            head,
-            _("You cannot cancel this later."),
-            _("Reply YES within {minutes} minutes to confirm.").format(minutes=minutes),
-        )
+    head = texts.what_confirming_does(
+        _, lang=lang, new_end=new_end, current_end=current_end, extending=extending
     )
+    reply = _("Reply YES within {minutes} minutes to confirm.").format(minutes=minutes)
+    return f"{head} {reply}"
 
 
 def ask_period(_: Gettext) -> str:

@@ -68,17 +68,10 @@ def confirm(
     error: bool = False,
 ) -> str:
     """Confirm a new exclusion or an extension, saying plainly it cannot be undone."""
-    if extending:
-        head = _("You are excluded {current}. Stay excluded {new}?").format(
-            current=until(current_end, lang, _), new=until(new_end, lang, _)
-        )
-    else:
-        head = _("You will be blocked from all licensed betting {until}.").format(
-            until=until(new_end, lang, _)
-        )
-    body = SEP.join(
-        (head + " " + _("You cannot cancel this later."), _("1. Confirm"), _("0. Back"))
+    head = texts.what_confirming_does(
+        _, lang=lang, new_end=new_end, current_end=current_end, extending=extending
     )
+    body = SEP.join((head, _("1. Confirm"), _("0. Back")))
     return _with_error(body, error, _)
 
 
