@@ -254,6 +254,7 @@ async def test_messages_of_one_sender_are_handled_in_order_even_if_swept_late(
     await services.redis.flushdb()  # the jobs are lost: Redis went down after the commits
     clock.advance(minutes=30)  # the worker comes back much later
     await work()
+    assert [mo["processed_at"] for mo in await rows("sms_inbound")] == [None, None]
     assert await rows("exclusion") == []  # nothing without the sweeper
     await services.queue.enqueue_job("sweep_inbound")
     await work()
