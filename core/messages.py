@@ -57,12 +57,15 @@ async def write(
     body: str | None = None,
     template: str | None = None,
     params: dict[str, Any] | None = None,
+    enqueue: bool = True,
 ) -> int | None:
     """Write one message to ``e164`` (a normalised MSISDN) and send it after commit.
 
     Give ``body`` (already rendered), or ``template`` and ``params`` for the
-    sending job to render (:func:`core.notices.render`). Returns the new
-    message's id, or ``None`` when ``dedupe_key`` was written before.
+    sending job to render (:func:`core.notices.render`). ``enqueue=False`` is for
+    a job that sends it itself right after its commit (the sweeper is the
+    fallback). Returns the new message's id, or ``None`` when ``dedupe_key``
+    was written before.
     """
     statement = (
         insert(MESSAGE)
@@ -85,7 +88,7 @@ async def write(
         .returning(MESSAGE.c.id)
     )
     message_id: int | None = (await (await session.connection()).execute(statement)).scalar()
-    if message_id is not None:
+    if message_id is not None and enqueue:
         await _enqueue_after_commit(session, message_id)
     return message_id
 

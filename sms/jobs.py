@@ -1,6 +1,6 @@
 """The SMS channel's background jobs (registered by ``nser.worker``).
 
-* ``process_sms(inbound_id)``: act on one stored MO and write its reply, after
+* ``process_sms(inbound_id)``: act on one stored MO, write its reply and send it, after
   any earlier unprocessed MO of the same sender (each in a transaction of its
   own, under a lock on the sender's number so two workers never interleave one
   conversation). Its effects, its reply and ``processed_at`` commit together,
@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import messages, queue
+from core import messages, queue, sending
 from core.i18n import DEFAULT_LANGUAGE
 from core.models import InboundOutcome, MessageKind
 from core.services import Services
@@ -41,10 +41,14 @@ SWEEP_AFTER = timedelta(seconds=30)
 _LOCK_NUMBER = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("bidx"), 0)))
 
 
-async def _finish(services: Services, db: AsyncSession, mo: Inbound, answer: Answer) -> None:
-    """Write the reply (once per MO) and mark the MO processed, in ``db``'s transaction."""
+async def _finish(services: Services, db: AsyncSession, mo: Inbound, answer: Answer) -> int | None:
+    """Write the reply (once per MO) and mark the MO processed, in ``db``'s transaction.
+
+    Returns the reply's message id, for the caller to send once this commits.
+    """
+    reply_id = None
     if answer.reply is not None and mo.e164 is not None:
-        await messages.write(
+        reply_id = await messages.write(
             db,
             keyring=services.keyring,
             e164=mo.e164,
@@ -53,6 +57,7 @@ async def _finish(services: Services, db: AsyncSession, mo: Inbound, answer: Ans
             language=answer.lang,
             body=answer.reply,
             now=services.clock(),
+            enqueue=False,
         )
     statement = (
         update(INBOUND)
@@ -60,10 +65,18 @@ async def _finish(services: Services, db: AsyncSession, mo: Inbound, answer: Ans
         .values(processed_at=services.clock(), outcome=answer.outcome.value)
     )
     await (await db.connection()).execute(statement)
+    return reply_id
 
 
-async def _process(services: Services, db: AsyncSession, inbound_id: int, bidx: str | None) -> bool:
-    """Process one MO in ``db``'s new transaction if still unprocessed; True when this call did."""
+async def _process(
+    ctx: dict[str, Any], db: AsyncSession, inbound_id: int, bidx: str | None
+) -> bool:
+    """Process one MO in ``db``'s new transaction if still unprocessed; True when this call did.
+
+    The reply is sent right after the commit, in this job (one hop less for the
+    citizen's wait); if that fails, the sweeper sends it.
+    """
+    services: Services = ctx["services"]
     if bidx is not None:
         await (await db.connection()).execute(_LOCK_NUMBER, {"bidx": bidx})
     pending = await lock_pending(db, inbound_id=inbound_id)
@@ -82,9 +95,11 @@ async def _process(services: Services, db: AsyncSession, inbound_id: int, bidx: 
         await lock_pending(db, inbound_id=inbound_id)
         _ = services.catalogues.gettext(DEFAULT_LANGUAGE)
         answer = Answer(InboundOutcome.REFUSED, replies.apology(_), DEFAULT_LANGUAGE)
-    await _finish(services, db, mo, answer)
+    reply_id = await _finish(services, db, mo, answer)
     await queue.commit(db, services.queue)
     log.info("SMS %d processed: %s", inbound_id, answer.outcome)
+    if reply_id is not None:
+        await sending.send_message(ctx, reply_id)
     return True
 
 
@@ -99,7 +114,7 @@ async def process_sms(ctx: dict[str, Any], inbound_id: int) -> int:
     async with services.db() as db:
         bidx, ids = await pending_before(db, inbound_id=inbound_id)
         for one in ids:
-            done += await _process(services, db, one, bidx)
+            done += await _process(ctx, db, one, bidx)
     return done
 
 
