@@ -1,8 +1,8 @@
 """Inbound SMS storage: every MO is stored (sealed) before any work, once per gateway id.
 
-:func:`store` is the whole of the callback's work: one ``INSERT … ON CONFLICT
-DO NOTHING`` and, for a new message, its processing job enqueued after commit
-(:mod:`sms.jobs`). A repeated callback (same ``id``) stores nothing and
+:func:`store` is the whole of the callback's work: one autocommitted ``INSERT …
+ON CONFLICT DO NOTHING`` and, for a new message, its processing job enqueued
+once it is stored (:mod:`sms.jobs`). A repeated callback (same ``id``) stores nothing and
 enqueues nothing. If Redis is down the job is lost from the queue only: the
 row waits with ``processed_at`` unset until the sweeper hands it on.
 """
@@ -71,13 +71,13 @@ async def store(services: Services, mo: InboundSms) -> int | None:
         .on_conflict_do_nothing(index_elements=["gateway_id"])
         .returning(INBOUND.c.id)
     )
-    async with services.db() as db:
-        inbound_id: int | None = (await (await db.connection()).execute(statement)).scalar()
-        if inbound_id is not None:
-            await queue.later(
-                db, PROCESS_JOB, job_id=process_job_id(inbound_id), inbound_id=inbound_id
-            )
-        await queue.commit(db, services.queue)
+    # One autocommitted statement: no BEGIN/COMMIT round trips on the callback's path.
+    async with services.engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        inbound_id: int | None = (await autocommit.execute(statement)).scalar()
+    if inbound_id is not None:
+        job = queue.Job(PROCESS_JOB, process_job_id(inbound_id), {"inbound_id": inbound_id})
+        await queue.enqueue(services.queue, job)
     return inbound_id
 
 

@@ -155,3 +155,26 @@ async def test_console_gateway_replies_can_be_reported_on_by_hand(
     )
     assert response.status_code == 200
     assert (await rows("sms_message"))[0]["status"] == "delivered"
+
+
+async def test_with_the_database_down_the_gateway_is_told_to_send_again(
+    settings: Settings, clock: Clock, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = open_services(
+        settings.model_copy(update={"database_url": "postgresql://postgres@127.0.0.1:1/nser"}),
+        clock=clock,
+    )
+    transport = httpx.ASGITransport(app=create_app(settings, services=broken))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            started = time.monotonic()
+            response = await http.post("/sms/inbound", data=FORM)
+            report = await http.post("/sms/delivery-reports", data={"id": "x", "status": "Failed"})
+            elapsed = time.monotonic() - started
+    finally:
+        await broken.close()
+    assert (response.status_code, response.text) == (503, "unavailable, try again\n")
+    assert response.headers["retry-after"] == "5"
+    assert report.status_code == 503
+    assert elapsed < 5.0
+    assert "712345678" not in caplog.text
