@@ -272,26 +272,40 @@ def nser_command(env: dict[str, str], args: list[str]) -> str:
 
 
 def start_web(
-    stack: contextlib.ExitStack, env: dict[str, str], run_dir: Path, name: str = "nser-web"
+    stack: contextlib.ExitStack,
+    env: dict[str, str],
+    run_dir: Path,
+    name: str = "nser-web",
+    *,
+    command: str = "web",
 ) -> Server:
-    """``nser web`` on a free port with ``env`` (see :func:`nser_env`), once healthy.
+    """``nser <command>`` (``web`` or ``serve``) on a free port with ``env``, once healthy.
 
     Raises:
         ServerError: the server did not become healthy.
     """
-    argv = [str(NSER), "web", "--host", "127.0.0.1", "--port", str(free_port())]
+    argv = [str(NSER), command, "--host", "127.0.0.1", "--port", str(free_port())]
     return spawn(stack, name, argv, env, run_dir)
 
 
 def start_nser(
-    stack: contextlib.ExitStack, database_url: str, redis_url: str, run_dir: Path
+    stack: contextlib.ExitStack,
+    database_url: str,
+    redis_url: str,
+    run_dir: Path,
+    *,
+    command: str = "web",
+    extra_env: dict[str, str] | None = None,
 ) -> Server:
-    """``nser migrate``, then ``nser web`` on a free port, with fixed keys.
+    """``nser migrate``, then ``nser <command>`` on a free port, with fixed keys.
+
+    ``extra_env`` adds settings (e.g. the SMS gateway's).
 
     Raises:
         ServerError: a command failed or the server did not become healthy.
     """
-    return start_web(stack, nser_env(database_url, redis_url, run_dir), run_dir)
+    env = nser_env(database_url, redis_url, run_dir, extra_env)
+    return start_web(stack, env, run_dir, f"nser-{command}", command=command)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

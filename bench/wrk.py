@@ -9,7 +9,10 @@ scenario (form fields exactly as Africa's Talking posts them):
   new ``sessionId`` (``ATUid_wrk_<thread>_<n>``) and a new phone number on
   every request: ``+2547`` then ``2 + thread`` then the 7-digit counter
   (+25472…, +25473… with two threads: never a number of the think-time run,
-  which uses +25471…); an ``END Done`` answer is expected.
+  which uses +25471…); an ``END Done`` answer is expected;
+- ``sms`` (``POST /sms/inbound``, :mod:`bench.sms`): one MO per request, ``text=HALI``,
+  a new message ``id`` (``ATXid_wrk_<run>_<thread>_<n>``) and sender (+25474…, +25475…)
+  each time; ``OK`` expected.
 
 The script's ``response`` hook sorts every answer (non-2xx, expected body,
 other body) and its ``done`` hook prints them with wrk's socket errors on one
@@ -43,6 +46,16 @@ end
 
 if "%(scenario)s" == "menu" then
   wrk.body = form("ATUid_wrk_menu", "254700000001", "2")
+elseif "%(scenario)s" == "sms" then
+  local run = string.format("%%x", os.time())  -- each run's message ids are new
+  function request()
+    n = n + 1
+    local phone = string.format("2547%%d%%07d", 4 + id, n %% 10000000)
+    return wrk.format(nil, nil, nil, string.format(
+      "from=%%%%2B%%s&to=40400&text=HALI&date=2026-11-21+12%%%%3A00%%%%3A00"
+        .. "&id=ATXid_wrk_%%s_%%d_%%d&linkId=link_%%d_%%d&networkCode=63902",
+      phone, run, id, n, id, n))
+  end
 else
   function request()
     n = n + 1
@@ -101,7 +114,7 @@ def lua_done(counters: tuple[str, ...] = ("non2xx", "expected", "other")) -> str
 
 
 #: Scenario name -> the answer prefix every request must get.
-EXPECTED = {"menu": "CON ", "exclusion": "END Done"}
+EXPECTED = {"menu": "CON ", "exclusion": "END Done", "sms": "OK"}
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 

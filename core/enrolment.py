@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, subjects
+from core import audit, preferences, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.exclusion_store import SubjectRow
@@ -58,15 +58,8 @@ async def enrol(
         )
     elif subject.language != language:
         await store.set_language(session, subject_id=subject.id, language=language, now=now)
-        await audit.append(
-            session,
-            actor=actor,
-            action="subject.language_changed",
-            entity=f"subject:{subject.id}",
-            subject=subject.bst,
-            before={"language": subject.language},
-            after={"language": language},
-            occurred_at=now,
+        await preferences.audit_language(
+            session, subject=subject, language=language, actor=actor, now=now
         )
         subject = SubjectRow(subject.id, subject.bst, language)
     return subject

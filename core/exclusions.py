@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, lift_store, periods, subjects
+from core import audit, lift_store, notices, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.enrolment import enrol
@@ -305,6 +305,8 @@ async def _record_event(
         await lift_store.withdraw_open(
             session, exclusion_id=exclusion.id, bst=bst, now=event.occurred_at
         )
+    # The citizen's SMS: the confirmation, or the notice at expiry (core.notices).
+    await notices.on_event(session, exclusion=exclusion, event=event)
 
 
 async def lift(

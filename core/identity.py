@@ -80,3 +80,13 @@ def normalise_national_id(raw: str) -> str:
     if not _NATIONAL_ID.fullmatch(text):
         raise InvalidNationalId("a national ID number is 6 to 8 digits")
     return text
+
+
+def mask_msisdn(e164: str) -> str:
+    """A number as logs may show it: country code and first digit, then the last three.
+
+    ``+254712345678`` -> ``+2547*****678`` (never enough to call or look up anyone).
+    """
+    if len(e164) <= 8:
+        return "*" * len(e164)
+    return e164[:5] + "*" * (len(e164) - 8) + e164[-3:]

@@ -17,17 +17,25 @@ Jobs:
 * ``apply_lifts`` (cron, every ``NSER_EXPIRY_INTERVAL_MINUTES`` and at
   start-up): lifts the exclusions whose
   approved lift request's cooling-off is over (:func:`core.lifts.apply_due`).
+* ``send_reminders`` (cron, every ``NSER_EXPIRY_INTERVAL_MINUTES``): writes the
+  expiry reminder of every exclusion ending within ``NSER_SMS_REMINDER_DAYS``,
+  once per end.
+
+Expiry, lifting and reminders write the citizen's SMS (:mod:`core.notices`);
+each batch's commit enqueues them. Sending SMS (``send_sms``,
+``sweep_messages``) lives in :mod:`core.sending`.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import exclusions, lifts, rescreening
+from core import exclusions, lifts, notices, queue, rescreening
 from core.audit import sequencer
 from core.services import Services
 
@@ -47,12 +55,15 @@ class _Sweep(Protocol):
 
 
 async def _in_batches(services: Services, sweep: _Sweep) -> int:
-    """Run ``sweep`` in one transaction per :data:`BATCH` rows until a batch comes back short."""
+    """Run ``sweep`` in one transaction per :data:`BATCH` rows until a batch comes back short.
+
+    Each commit enqueues the jobs its batch recorded (the SMS it wrote).
+    """
     total = 0
     while True:
         async with services.db() as db:
             count = await sweep(db, now=services.clock(), limit=BATCH)
-            await db.commit()
+            await queue.commit(db, services.queue)
         total += count
         if count < BATCH:
             return total
@@ -104,4 +115,14 @@ async def apply_lifts(ctx: dict[str, Any]) -> int:
     total = await _in_batches(ctx["services"], lifts.apply_due)
     if total:
         log.info("closed %d lift requests whose cooling-off ended", total)
+    return total
+
+
+async def send_reminders(ctx: dict[str, Any]) -> int:
+    """Write every due expiry reminder, in batches of 500; returns how many were written."""
+    services: Services = ctx["services"]
+    days = services.settings.sms_reminder_days
+    total = await _in_batches(services, partial(notices.queue_reminders, days=days))
+    if total:
+        log.info("wrote %d expiry reminders", total)
     return total

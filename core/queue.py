@@ -76,16 +76,23 @@ async def commit(session: AsyncSession, queue: ArqRedis) -> list[Job]:
     finally:
         info.pop("nser.queue.committing", None)
     jobs: list[Job] = info.pop(_PENDING, [])
-    missed = []
-    for job in jobs:
-        try:
-            await queue.enqueue_job(job.function, _job_id=job.job_id, **job.kwargs)
-        except (RedisError, OSError, TimeoutError) as exc:
-            log.warning(
-                "job %s (%s) not enqueued after commit (%s); the sweeper will retry it",
-                job.function,
-                job.job_id,
-                type(exc).__name__,
-            )
-            missed.append(job)
-    return missed
+    return [job for job in jobs if not await enqueue(queue, job)]
+
+
+async def enqueue(queue: ArqRedis, job: Job) -> bool:
+    """Enqueue ``job`` for work already committed; False (logged) when Redis failed.
+
+    For a caller that committed without a session (a single autocommitted
+    statement); :func:`commit` uses it for the jobs of a transaction.
+    """
+    try:
+        await queue.enqueue_job(job.function, _job_id=job.job_id, **job.kwargs)
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning(
+            "job %s (%s) not enqueued after commit (%s); the sweeper will retry it",
+            job.function,
+            job.job_id,
+            type(exc).__name__,
+        )
+        return False
+    return True

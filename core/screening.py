@@ -173,7 +173,7 @@ async def record(
         occurred_at=now,
     )
     if scored.band.refer:
-        await screening_sms.helpline(session, subject=subject, now=now)
+        await screening_sms.helpline(session, subject=subject, result_key=str(result.id), now=now)
     await rescreening.rescheduled(session, subject=subject, screened_at=now, actor=actor)
     return Recorded(result, subject, replayed=False)
 

@@ -16,7 +16,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, InvalidMsisdn
+from core.identity import normalise_msisdn
 
 #: Marker carried by every development placeholder; production refuses any value containing it.
 PLACEHOLDER = "TEST"
@@ -160,6 +161,55 @@ class Settings(BaseSettings):
         validation_alias="NSER_REGISTER_REFRESH",
         description="Seconds between refreshes of each web process's in-memory register.",
     )
+    sms_gateway: Literal["console", "africastalking"] = Field(
+        default="console",
+        validation_alias="NSER_SMS_GATEWAY",
+        description="Where MT SMS go: the log (development) or Africa's Talking.",
+    )
+    africastalking_username: str | None = Field(
+        default=None, max_length=64, validation_alias="AFRICASTALKING_USERNAME"
+    )
+    africastalking_api_key: SecretStr | None = Field(
+        default=None, validation_alias="AFRICASTALKING_API_KEY"
+    )
+    africastalking_api_url: str | None = Field(
+        default=None,
+        validation_alias="NSER_AFRICASTALKING_API_URL",
+        description="Base URL replacing https://api.africastalking.com (staging, tests).",
+    )
+    sms_sender: str | None = Field(
+        default=None,
+        validation_alias="NSER_SMS_SENDER",
+        description="Shortcode or alphanumeric sender id of MT SMS (unset: the account default).",
+    )
+    sms_rate: float = Field(
+        default=10.0,
+        gt=0,
+        le=1000,
+        validation_alias="NSER_SMS_RATE",
+        description="MT SMS handed to the gateway per second, across all workers.",
+    )
+    sms_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        validation_alias="NSER_SMS_TIMEOUT",
+        description="Seconds one call to the SMS gateway may take.",
+    )
+    sms_confirm_minutes: int = Field(
+        default=10, ge=1, le=1440, validation_alias="NSER_SMS_CONFIRM_MINUTES"
+    )
+    sms_reminder_days: int = Field(
+        default=7, ge=1, le=60, validation_alias="NSER_SMS_REMINDER_DAYS"
+    )
+    ops_alert_number: str | None = Field(
+        default=None,
+        validation_alias="NSER_OPS_ALERT_NUMBER",
+        description="The regulator's operations mobile number, for alerts about SMS sending.",
+    )
+    sms_alert_minutes: int = Field(
+        default=10, ge=1, le=1440, validation_alias="NSER_SMS_ALERT_MINUTES"
+    )
 
     @model_validator(mode="after")
     def _guard_settings_parse(self) -> Settings:
@@ -179,6 +229,28 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _sms_settings_parse(self) -> Settings:
+        if self.sms_gateway == "africastalking" and (
+            self.africastalking_username is None or self.africastalking_api_key is None
+        ):
+            raise ConfigurationError(
+                "NSER_SMS_GATEWAY=africastalking needs AFRICASTALKING_USERNAME and "
+                "AFRICASTALKING_API_KEY"
+            )
+        if self.sms_sender is not None and not re.fullmatch(r"[A-Za-z0-9 ]{1,11}", self.sms_sender):
+            raise ConfigurationError("NSER_SMS_SENDER must be 1 to 11 letters, digits or spaces")
+        if self.africastalking_api_url is not None and not re.fullmatch(
+            r"https?://[^\s/]+(/\S*)?", self.africastalking_api_url
+        ):
+            raise ConfigurationError("NSER_AFRICASTALKING_API_URL must be an http(s) URL")
+        if self.ops_alert_number is not None:
+            try:
+                normalise_msisdn(self.ops_alert_number)
+            except InvalidMsisdn as exc:
+                raise ConfigurationError("NSER_OPS_ALERT_NUMBER must be a mobile number") from exc
+        return self
+
+    @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.env != "production":
             return self
@@ -191,9 +263,13 @@ class Settings(BaseSettings):
                 ("NSER_INDEX_KEY", self.index_key),
                 ("NSER_AUDIT_SIGNING_KEY", self.audit_signing_key),
                 ("NSER_USSD_SERVICE_CODES", self.ussd_service_codes or None),
+                ("NSER_SMS_SENDER", self.sms_sender),
+                ("NSER_OPS_ALERT_NUMBER", self.ops_alert_number),
             )
             if value is None
         ]
+        if self.sms_gateway != "africastalking":
+            missing.append("NSER_SMS_GATEWAY=africastalking")
         if self.callback_token is None and not self.callback_allow:
             missing.append("NSER_CALLBACK_TOKEN or NSER_CALLBACK_ALLOW")
         placeholders = [

@@ -1,4 +1,4 @@
-"""User-facing phrases shared by every channel (USSD today, SMS next).
+"""User-facing phrases shared by every channel (USSD screens, SMS replies and notices).
 
 Each function takes the ``_`` (gettext) of the citizen's language, so Babel's
 extractor finds the strings here.
@@ -34,3 +34,54 @@ def until(ends_at: datetime | None, lang: str, _: Gettext) -> str:
 def helpline(settings: Settings) -> str:
     """The helpline as shown on screens: name and number (at most 39 characters)."""
     return f"{settings.helpline_name} {settings.helpline_number}"
+
+
+def reference_line(_: Gettext, reference: str) -> str:
+    """``Reference: K7M3-Q9PA`` / ``Nambari ya kumbukumbu: K7M3-Q9PA``."""
+    return _("Reference: {reference}").format(reference=reference)
+
+
+def helpline_line(_: Gettext, settings: Settings) -> str:
+    """``Helpline: <name> <number>`` / ``Simu ya msaada: …``."""
+    return _("Helpline: {helpline}").format(helpline=helpline(settings))
+
+
+def excluded_until(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str) -> str:
+    """Two lines: excluded until when, and the reference (a status answer)."""
+    return "\n".join(
+        (
+            _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),
+            reference_line(_, reference),
+        )
+    )
+
+
+def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str) -> str:
+    """The period chosen would not lengthen the exclusion in force: end, reference, the rule."""
+    return "\n".join(
+        (
+            _("You are already excluded {until}.").format(until=until(ends_at, lang, _)),
+            reference_line(_, reference),
+            _("An exclusion can only be made longer, never shorter."),
+        )
+    )
+
+
+def what_confirming_does(
+    _: Gettext,
+    *,
+    lang: str,
+    new_end: datetime | None,
+    current_end: datetime | None,
+    extending: bool,
+) -> str:
+    """Before confirming: the new exclusion or the extension, and that it cannot be undone."""
+    if extending:
+        head = _("You are excluded {current}. Stay excluded {new}?").format(
+            current=until(current_end, lang, _), new=until(new_end, lang, _)
+        )
+    else:
+        head = _("You will be blocked from all licensed betting {until}.").format(
+            until=until(new_end, lang, _)
+        )
+    return head + " " + _("You cannot cancel this later.")

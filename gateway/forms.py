@@ -13,10 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
 from core.errors import InvalidInput
 
 #: Any C0 control character or DEL (NUL included).
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The same, except tab and line breaks (which a citizen's SMS text may hold).
+CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: PostgreSQL ``integer`` upper bound.
 INT32_MAX = 2**31 - 1
 
@@ -25,8 +30,10 @@ class MalformedCallback(InvalidInput):
     """A callback field is missing or not of the documented form (answered with 400)."""
 
 
-def field(form: Mapping[str, object], name: str, *, limit: int) -> str | None:
+def field(form: Mapping[str, object], name: str, *, limit: int, lines: bool = False) -> str | None:
     """The text of field ``name`` (``None`` when absent).
+
+    ``lines`` allows tabs and line breaks (free text such as an SMS body).
 
     Raises:
         MalformedCallback: the field is a file upload, longer than ``limit``
@@ -39,18 +46,18 @@ def field(form: Mapping[str, object], name: str, *, limit: int) -> str | None:
         raise MalformedCallback(f"field {name} must be text")
     if len(value) > limit:
         raise MalformedCallback(f"field {name} is longer than {limit} characters")
-    if CONTROL.search(value):
+    if (CONTROL_BUT_LINES if lines else CONTROL).search(value):
         raise MalformedCallback(f"field {name} holds a control character")
     return value
 
 
-def required(form: Mapping[str, object], name: str, *, limit: int) -> str:
+def required(form: Mapping[str, object], name: str, *, limit: int, lines: bool = False) -> str:
     """Like :func:`field`, for a field that must be present.
 
     Raises:
         MalformedCallback: the field is missing, or as :func:`field`.
     """
-    value = field(form, name, limit=limit)
+    value = field(form, name, limit=limit, lines=lines)
     if value is None:
         raise MalformedCallback(f"missing field {name}")
     return value
@@ -82,3 +89,8 @@ def whole_number(form: Mapping[str, object], name: str) -> int | None:
     if number > INT32_MAX:
         raise MalformedCallback(f"field {name} is out of range")
     return number
+
+
+async def answer_malformed(request: Request, exc: Exception) -> Response:
+    """Exception handler: ``400`` with the plain-text reason of a :class:`MalformedCallback`."""
+    return PlainTextResponse(f"{exc}\n", status_code=400)

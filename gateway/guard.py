@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 
 from core.settings import Network, Settings
 
@@ -95,6 +96,17 @@ class CallbackGuard:
                 reason,
             )
         return reason
+
+    def refused(self, request: Request, *, service_code: str | None = None) -> Response | None:
+        """``403 forbidden`` when this callback is refused (see :meth:`refusal`), else ``None``.
+
+        The path token is the route's ``{token}`` segment, if it has one. Every
+        channel's callbacks answer a refusal the same way.
+        """
+        token = request.path_params.get("token")
+        if self.refusal(request, path_token=token, service_code=service_code) is None:
+            return None
+        return PlainTextResponse("forbidden\n", status_code=403)
 
     def _reason(
         self, request: Request, *, path_token: str | None, service_code: str | None

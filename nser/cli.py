@@ -5,8 +5,8 @@ when ``DATABASE_URL``/``REDIS_URL`` are unset, migrations, web and worker);
 ``nser migrate``, ``nser web`` and ``nser worker`` are the production
 processes of the ``Procfile``; ``nser audit checkpoint``, ``verify`` and
 ``public-key`` publish and check the audit log (:mod:`nser.audit_cli`);
-``nser dial`` tries the USSD service by hand; ``nser keys`` prints fresh
-production key material; ``nser operator …`` manages operators
+``nser dial`` tries the USSD service by hand, ``nser text`` the SMS service;
+``nser keys`` prints fresh production key material; ``nser operator …`` manages operators
 (:mod:`nser.operator_cli`); ``nser staff`` manages back-office
 accounts and ``nser backoffice`` opens the staff's terminal application
 (the SSH ``ForceCommand`` of ``docs/backoffice.md``).
@@ -108,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     dial.add_argument("--phone", default="+254712345678", help="the caller's number")
     dial.add_argument("--code", default="*384*7#", help="USSD service code dialled")
     dial.add_argument("--network", default="63902", help="network code (63902 = Safaricom)")
+    sms = command("text", "send an SMS to the service as Africa's Talking relays it")
+    sms.add_argument("message", nargs="?", help="the SMS text; without it, one SMS per line read")
+    sms.add_argument("--url", default="http://127.0.0.1:8000", help="the web app")
+    sms.add_argument("--phone", default="+254712345678", help="the sender's number")
+    sms.add_argument("--to", default="40400", help="the shortcode texted")
+    sms.add_argument("--network", default="63902", help="network code (63902 = Safaricom)")
     return parser
 
 
@@ -189,6 +195,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from nser.dial import main_dial
 
         return main_dial(args.url, args.phone, args.code, args.network)
+    if args.command == "text":
+        from nser.text import main_text
+
+        return main_text(args.url, args.phone, args.to, args.network, args.message)
     settings = Settings()
     _configure_logging(settings.log_level)
     if (

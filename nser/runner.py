@@ -131,7 +131,8 @@ async def serve(settings: Settings, sock: socket.socket, *, worker: bool) -> Non
     server = _Server(
         # uvicorn's access log prints query strings; nser.access logs requests without them.
         uvicorn.Config(app, log_level=settings.log_level.lower(), lifespan="on", access_log=False),
-        announce=f"serving on {url} (USSD callback: POST {url}/ussd)",
+        announce=f"serving on {url} (callbacks: POST {url}/ussd, {url}/sms/inbound and "
+        f"{url}/sms/delivery-reports)",
     )
     received: list[signal.Signals] = []
 

@@ -20,6 +20,7 @@ from core.services import SCOPE_KEY, Services, open_services, services_in
 from core.settings import Settings
 from gateway.guard import path_redactor
 from nser.accesslog import AccessLog
+from sms import app as sms_app
 from ussd import app as ussd_app
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ def create_app(
         {
             ussd_app.PREFIX: ussd_app.create_app(settings),
             api_app.PREFIX: api_app.create_app(settings),
+            sms_app.PREFIX: sms_app.create_app(settings),
         },
     )
 

@@ -3,6 +3,14 @@
 This is process wiring, so it lives in the composition root: channels add
 their jobs here (SMS sending, webhook delivery) without ``core`` importing them.
 ``nser worker`` (the Procfile's worker) and ``nser serve`` both build it here.
+
+Jobs: ``expire_exclusions``, ``apply_lifts``, ``send_reminders``,
+``remind_rescreening`` and ``sequence_audit`` (:mod:`core.jobs`), ``send_sms``
+and ``sweep_messages`` (:mod:`core.sending`), ``process_sms`` and
+``sweep_inbound`` (:mod:`sms.jobs`). The SMS jobs keep no result, so the
+sweepers may hand the same message to a new job as soon as the last one ended.
+The worker polls every :data:`POLL_SECONDS`, so an SMS's two hops (process,
+send) add little to the citizen's wait.
 """
 
 from __future__ import annotations
@@ -10,8 +18,9 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 from arq.worker import Worker
 
 from core.jobs import (
@@ -19,14 +28,19 @@ from core.jobs import (
     apply_lifts,
     expire_exclusions,
     remind_rescreening,
+    send_reminders,
     sequence_audit,
 )
 from core.queue import QUEUE
+from core.sending import SendRate, send_message, sweep_messages
 from core.services import Services, open_services
 from core.settings import Settings
+from gateway.sms_gateways import build as build_sms_gateway
+from sms.jobs import process_sms, sweep_inbound
 
 #: Cron schedules are read in Nairobi time (East Africa Time, UTC+3 all year, no DST).
 NAIROBI = timezone(timedelta(hours=3), "EAT")
+POLL_SECONDS = 0.05
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -40,6 +54,53 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
+def _crons(settings: Settings, *, burst: bool) -> list[CronJob]:
+    """The schedule; a burst worker (tests) keeps only expiry and lifts.
+
+    A burst worker stops once its queue is empty, and a cron firing during it
+    by the wall clock would make a test's outcome depend on the second it ran;
+    the sequencer, sweepers and reminders run there only when enqueued.
+    """
+    every = set(range(0, 60, settings.expiry_interval_minutes))
+    due = [
+        # Names of their own: sharing a function's name would replace the on-demand
+        # job's settings (kept result) with the cron's.
+        cron(
+            job,
+            name=f"cron:{job.__name__}",
+            minute=every,
+            second=0,
+            run_at_startup=True,
+            unique=True,
+        )
+        for job in (expire_exclusions, apply_lifts)
+    ]
+    if burst:
+        return due
+    return [
+        *due,
+        cron(
+            sequence_audit,
+            name="cron:sequence_audit",
+            second=set(range(60)),
+            run_at_startup=True,
+            unique=True,
+            timeout=60,
+        ),
+        cron(send_reminders, name="cron:send_reminders", minute=every, second=20, unique=True),
+        cron(sweep_inbound, name="cron:sweep_inbound", second=10, unique=True),
+        cron(sweep_messages, name="cron:sweep_messages", second=40, unique=True),
+        cron(
+            remind_rescreening,
+            name="cron:remind_rescreening",
+            hour={REMINDER_HOUR},
+            minute={0},
+            second=0,
+            unique=True,
+        ),
+    ]
+
+
 def create_worker(
     settings: Settings,
     *,
@@ -49,58 +110,39 @@ def create_worker(
 ) -> Worker:
     """An ARQ worker for NSER's jobs, on queue :data:`core.queue.QUEUE`.
 
-    Crons, every ``NSER_EXPIRY_INTERVAL_MINUTES`` and at start-up: expiring
-    exclusions past their end, and applying lifts whose cooling-off is over.
-
     Given ``services`` (tests, ``nser serve``), jobs use them and the caller
     closes them; otherwise the worker opens its own at start-up and closes them
     at shutdown. The audit sequencer runs every second (one at a time across
-    workers, by its own lock); a ``burst`` worker, which stops once its queue
-    is empty, leaves that cron out and runs it only when it is enqueued.
+    workers, by its own lock). The SMS gateway is the one ``NSER_SMS_GATEWAY``
+    names.
+
+    Raises:
+        ValueError: the SMS gateway's settings are incomplete.
     """
-    interval = settings.expiry_interval_minutes
-    sequencer = cron(
-        sequence_audit,
-        name="cron:sequence_audit",
-        second=set(range(60)),
-        run_at_startup=True,
-        unique=True,
-        timeout=60,
-    )
+    gateway = build_sms_gateway(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["services"] = services or open_services(settings)
+        ctx["services"] = opened = services or open_services(settings)
+        ctx["sms_gateway"] = gateway
+        ctx["sms_rate"] = SendRate(opened.redis, settings.sms_rate)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if services is None and "services" in ctx:
             await ctx["services"].close()
 
     return Worker(
-        functions=[expire_exclusions, sequence_audit, remind_rescreening, apply_lifts],
-        cron_jobs=[
-            *([] if burst else [sequencer]),
-            *(
-                cron(
-                    job,
-                    # A name of its own: sharing the function's name would replace the
-                    # on-demand job's settings (kept result) with the cron's.
-                    name=f"cron:{job.__name__}",
-                    minute=set(range(0, 60, interval)),
-                    second=0,
-                    run_at_startup=True,
-                    unique=True,
-                )
-                for job in (expire_exclusions, apply_lifts)
-            ),
-            cron(
-                remind_rescreening,
-                name="cron:remind_rescreening",
-                hour={REMINDER_HOUR},
-                minute={0},
-                second=0,
-                unique=True,
-            ),
+        functions=[
+            expire_exclusions,
+            apply_lifts,
+            send_reminders,
+            remind_rescreening,
+            sequence_audit,
+            sweep_inbound,
+            sweep_messages,
+            func(send_message, name="send_sms", keep_result=0),
+            func(process_sms, name="process_sms", keep_result=0),
         ],
+        cron_jobs=_crons(settings, burst=burst),
         timezone=NAIROBI,
         queue_name=QUEUE,
         redis_settings=redis_settings(settings),
@@ -108,4 +150,5 @@ def create_worker(
         on_shutdown=shutdown,
         burst=burst,
         handle_signals=handle_signals,
+        poll_delay=POLL_SECONDS,
     )

@@ -1,1 +1,1 @@
-"""SMS channel (Africa's Talking MO/MT). Built by a later issue."""
+"""The SMS channel: keywords in Kiswahili and English by Africa's Talking MO, replies by MT."""

@@ -9,22 +9,17 @@ the other channels; the composition root mounts it.
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
 
 from core.settings import Settings
-from gateway.forms import MalformedCallback
+from gateway.forms import MalformedCallback, answer_malformed
 from ussd.routes import routes
 
 #: The path prefix the composition root dispatches to this app.
 PREFIX = "/ussd"
 
 
-async def malformed(request: Request, exc: Exception) -> Response:
-    """``400`` with the plain-text reason of a :class:`~gateway.forms.MalformedCallback`."""
-    return PlainTextResponse(f"{exc}\n", status_code=400)
-
-
 def create_app(settings: Settings) -> Starlette:
     """The USSD sub-app: ``POST /ussd[/<token>]`` and ``POST /ussd[/<token>]/events``."""
-    return Starlette(routes=routes(settings), exception_handlers={MalformedCallback: malformed})
+    return Starlette(
+        routes=routes(settings), exception_handlers={MalformedCallback: answer_malformed}
+    )

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from core import exclusions, subjects
+from core import exclusions, queue, subjects
 from core.errors import AlreadyExcluded, InvalidMsisdn, RequestKeyConflict
 from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE, Gettext
@@ -209,7 +209,8 @@ class UssdDialogue:
                     actor=ACTOR,
                     now=self.services.clock(),
                 )
-                await db.commit()
+                # The confirmation SMS is written with the exclusion; its job goes after commit.
+                await queue.commit(db, self.services.queue)
         except AlreadyExcluded as exc:
             return end(
                 screens.already_excluded(_, lang=lang, ends_at=exc.ends_at, reference=exc.reference)
@@ -283,13 +284,6 @@ def routes(settings: Settings) -> list[Route]:
     guard = CallbackGuard.from_settings(settings, channel="ussd")
     memo = OfferMemo()
 
-    def refused(request: Request, *, service_code: str | None = None) -> Response | None:
-        """``403`` when :mod:`gateway.guard` refuses this callback, else ``None``."""
-        token = request.path_params.get("token")
-        if guard.refusal(request, path_token=token, service_code=service_code) is None:
-            return None
-        return PlainTextResponse("forbidden\n", status_code=403)
-
     async def session_callback(request: Request) -> Response:
         """``POST /ussd[/<token>]``: one step of a USSD session (fields per Africa's Talking).
 
@@ -297,10 +291,10 @@ def routes(settings: Settings) -> list[Route]:
             MalformedCallback: answered 400 by the app's exception handler.
         """
         # Checked before the body is read, and again with the service code it names.
-        if (refusal := refused(request)) is not None:
+        if (refusal := guard.refused(request)) is not None:
             return refusal
         call = SessionCallback.parse(await request.form())
-        if (refusal := refused(request, service_code=call.service_code)) is not None:
+        if (refusal := guard.refused(request, service_code=call.service_code)) is not None:
             return refusal
         services = services_in(request.scope)
         return PlainTextResponse((await _respond(services, call, memo)).render())
@@ -311,10 +305,10 @@ def routes(settings: Settings) -> list[Route]:
         Raises:
             MalformedCallback: answered 400 by the app's exception handler.
         """
-        if (refusal := refused(request)) is not None:
+        if (refusal := guard.refused(request)) is not None:
             return refusal
         note = EndOfSession.parse(await request.form())
-        if (refusal := refused(request, service_code=note.service_code)) is not None:
+        if (refusal := guard.refused(request, service_code=note.service_code)) is not None:
             return refusal
         await _recordend(services_in(request.scope), note)
         return PlainTextResponse("OK")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core import texts
 from core.i18n import Gettext
 from core.periods import Period
 from core.settings import Settings
-from core.texts import helpline, period_label, until
+from core.texts import period_label, until
 
 SEP = "\n"
 
@@ -68,17 +69,10 @@ def confirm(
     error: bool = False,
 ) -> str:
     """Confirm a new exclusion or an extension, saying plainly it cannot be undone."""
-    if extending:
-        head = _("You are excluded {current}. Stay excluded {new}?").format(
-            current=until(current_end, lang, _), new=until(new_end, lang, _)
-        )
-    else:
-        head = _("You will be blocked from all licensed betting {until}.").format(
-            until=until(new_end, lang, _)
-        )
-    body = SEP.join(
-        (head + " " + _("You cannot cancel this later."), _("1. Confirm"), _("0. Back"))
+    head = texts.what_confirming_does(
+        _, lang=lang, new_end=new_end, current_end=current_end, extending=extending
     )
+    body = SEP.join((head, _("1. Confirm"), _("0. Back")))
     return with_error(body, error, _)
 
 
@@ -91,7 +85,11 @@ def excluded(
     extended: bool,
     settings: Settings,
 ) -> str:
-    """The exclusion is in place (created or extended): end, reference and helpline."""
+    """The exclusion is in place (created or extended): end, reference, helpline, SMS to come.
+
+    The same facts follow by SMS (:func:`core.notices.confirmation`), written in
+    the exclusion's transaction.
+    """
     if extended:
         head = _("Done. Your exclusion now lasts {until}.")
     else:
@@ -99,21 +97,14 @@ def excluded(
     return SEP.join(
         (
             head.format(until=until(ends_at, lang, _)),
-            _("Reference: {reference}").format(reference=reference),
-            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            texts.reference_line(_, reference),
+            texts.helpline_line(_, settings),
+            _("An SMS confirmation follows."),
         )
     )
 
 
-def already_excluded(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str) -> str:
-    """The period chosen would not lengthen the exclusion in force."""
-    return SEP.join(
-        (
-            _("You are already excluded {until}.").format(until=until(ends_at, lang, _)),
-            _("Reference: {reference}").format(reference=reference),
-            _("An exclusion can only be made longer, never shorter."),
-        )
-    )
+already_excluded = texts.already_excluded
 
 
 def status(
@@ -132,12 +123,7 @@ def status(
     if reference is None:
         head = _("You are not self-excluded. To stop betting, choose 1 on the main menu.")
     else:
-        head = SEP.join(
-            (
-                _("You are excluded from betting {until}.").format(until=until(ends_at, lang, _)),
-                _("Reference: {reference}").format(reference=reference),
-            )
-        )
+        head = texts.excluded_until(_, lang=lang, ends_at=ends_at, reference=reference)
     return with_error(SEP.join((head, _("1. My last check result"), _("0. Back"))), error, _)
 
 
@@ -146,7 +132,7 @@ def help_(_: Gettext, *, settings: Settings) -> str:
     return SEP.join(
         (
             _("NSER helps you block yourself from all licensed betting in Kenya."),
-            _("Helpline: {helpline}").format(helpline=helpline(settings)),
+            texts.helpline_line(_, settings),
             _("Regulator: {contact}").format(contact=settings.regulator_contact),
         )
     )

@@ -13,6 +13,7 @@ from core.models.audit import (
 )
 from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
 from core.models.lift import OPEN_LIFT_STATUSES, LiftRequest, LiftStatus
+from core.models.message import MessageKind, MessageStatus, SmsMessage
 from core.models.operator import (
     ApiKey,
     Delivery,
@@ -26,6 +27,7 @@ from core.models.operator import (
     WebhookSecret,
 )
 from core.models.screening import ScreeningReminder, ScreeningResult
+from core.models.sms import InboundOutcome, OfferKind, SmsInbound, SmsOffer, SmsReminderOptOut
 from core.models.staff import Role, StaffAccount, StaffStatus
 from core.models.subject import Subject
 from core.models.ussd import UssdDialogueEnd
@@ -47,9 +49,13 @@ __all__ = [
     "Exclusion",
     "ExclusionEvent",
     "ExclusionStatus",
+    "InboundOutcome",
     "KeyMode",
     "LiftRequest",
     "LiftStatus",
+    "MessageKind",
+    "MessageStatus",
+    "OfferKind",
     "Operator",
     "OperatorRequest",
     "OperatorStatus",
@@ -57,6 +63,10 @@ __all__ = [
     "Role",
     "ScreeningReminder",
     "ScreeningResult",
+    "SmsInbound",
+    "SmsMessage",
+    "SmsOffer",
+    "SmsReminderOptOut",
     "StaffAccount",
     "StaffStatus",
     "Subject",

@@ -39,7 +39,8 @@ async def test_a_job_is_enqueued_after_commit_and_run_by_the_worker(
         assert await queued(services) == []  # not before the commit
         missed = await queue.commit(db, services.queue)
     assert missed == []
-    assert await queued(services) == ["expire-after-commit"]
+    # With the confirmation SMS the exclusion wrote (core.notices), also queued after commit.
+    assert await queued(services) == ["expire-after-commit", "sms:1"]
     clock.advance(days=200)
     worker = create_worker(settings, services=services, burst=True, handle_signals=False)
     try:
@@ -91,5 +92,5 @@ async def test_redis_down_at_commit_keeps_the_commit_and_reports_the_job(
             missed = await queue.commit(db, broken.queue)
     finally:
         await broken.close()
-    assert [job.job_id for job in missed] == ["lost-from-queue"]
+    assert [job.job_id for job in missed] == ["sms:1", "lost-from-queue"]
     assert len(await rows("exclusion")) == 1

@@ -32,3 +32,12 @@ async def run_job(settings: Settings, services: Services, function: str, **optio
         return await job.result(timeout=5)
     finally:
         await pool.aclose()
+
+
+async def drain(settings: Settings, services: Services) -> None:
+    """Run every queued job (and the jobs they enqueue) on a burst worker until none is left."""
+    worker = create_worker(settings, services=services, burst=True, handle_signals=False)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()

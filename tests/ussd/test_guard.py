@@ -145,6 +145,11 @@ def test_production_refuses_to_start_open_to_anyone(extra: dict[str, str], missi
         "helpline_name": "Real Helpline",
         "helpline_number": "0800123456",
         "regulator_contact": "GRAK 0800720001",
+        "sms_gateway": "africastalking",
+        "africastalking_username": "nser",
+        "africastalking_api_key": "at-key",
+        "sms_sender": "40400",
+        "ops_alert_number": "+254722000000",
     }
     with pytest.raises(ConfigurationError, match=missing):
         Settings.model_validate({**base, **extra})

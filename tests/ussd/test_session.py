@@ -37,7 +37,7 @@ ENGLISH = [
 ]
 ENGLISH_END = (
     r"END Done\. You are excluded from betting until 21/11/2027\.\n"
-    rf"Reference: ({REF})\nHelpline: TEST Helpline 0800000000"
+    rf"Reference: ({REF})\nHelpline: TEST Helpline 0800000000\nAn SMS confirmation follows\."
 )
 
 SWAHILI = [
@@ -60,7 +60,7 @@ SWAHILI = [
 ]
 SWAHILI_END = (
     r"END Imekamilika\. Umejizuia kubeti hadi 21/11/2027\.\n"
-    rf"Nambari ya kumbukumbu: ({REF})\nSimu ya msaada: TEST Helpline 0800000000"
+    rf"Nambari ya kumbukumbu: ({REF})\nSimu ya msaada: TEST Helpline 0800000000\nSMS itafuata\."
 )
 
 
@@ -216,7 +216,8 @@ async def test_a_longer_period_extends_the_exclusion(
     )
     assert await extender.screen("2*1*2*1") == (
         "END Done. Your exclusion now lasts until 21/12/2027.\n"
-        f"Reference: {reference.group(0)}\nHelpline: TEST Helpline 0800000000"
+        f"Reference: {reference.group(0)}\nHelpline: TEST Helpline 0800000000\n"
+        "An SMS confirmation follows."
     )
     [exclusion] = await rows("exclusion")
     assert exclusion["period"] == "1y"
