@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -131,6 +132,20 @@ async def lookup_batch(request: Request) -> Response:
     return JSONResponse({"items": items})
 
 
+async def _audit_call(
+    db: AsyncSession, call: Caller, request: Request, action: str, *, items: int, now: datetime
+) -> None:
+    """Audit one subscription call: the operator, the request id and how many customers."""
+    await audit.append(
+        db,
+        actor=f"operator:{call.principal.operator_id}",
+        action=action,
+        entity=f"operator:{call.principal.operator_id}",
+        after={"request_id": request_id(request.scope), "items": items},
+        occurred_at=now,
+    )
+
+
 async def put_subscription(request: Request) -> Response:
     """``PUT /v1/subscriptions/{customer_ref}``: hold this customer; answers their standing."""
     call = await caller(request)
@@ -147,14 +162,7 @@ async def put_subscription(request: Request) -> Response:
                 identifiers=ids,
                 now=now,
             )
-            await audit.append(
-                db,
-                actor=f"operator:{call.principal.operator_id}",
-                action="subscription.put",
-                entity=f"operator:{call.principal.operator_id}",
-                after={"request_id": request_id(request.scope), "items": 1},
-                occurred_at=now,
-            )
+            await _audit_call(db, call, request, "subscription.put", items=1, now=now)
             await db.commit()
     standing = _standing(call, person, ids, now)
     _record(
@@ -174,14 +182,7 @@ async def delete_subscription(request: Request) -> Response:
                 db, operator_id=call.principal.operator_id, customer_ref=ref
             )
             if existed:
-                await audit.append(
-                    db,
-                    actor=f"operator:{call.principal.operator_id}",
-                    action="subscription.deleted",
-                    entity=f"operator:{call.principal.operator_id}",
-                    after={"request_id": request_id(request.scope), "items": 1},
-                    occurred_at=now,
-                )
+                await _audit_call(db, call, request, "subscription.deleted", items=1, now=now)
             await db.commit()
     _record(call, request, "unsubscribe", items=1, excluded=0, status=204, now=now)
     return Response(status_code=204)
@@ -215,14 +216,7 @@ async def bulk_subscribe(request: Request) -> Response:
             await subscriptions.subscribe_many(
                 db, operator_id=call.principal.operator_id, items=accepted, now=now
             )
-            await audit.append(
-                db,
-                actor=f"operator:{call.principal.operator_id}",
-                action="subscription.bulk",
-                entity=f"operator:{call.principal.operator_id}",
-                after={"request_id": request_id(request.scope), "items": len(accepted)},
-                occurred_at=now,
-            )
+            await _audit_call(db, call, request, "subscription.bulk", items=len(accepted), now=now)
             await db.commit()
     excluded = sum(1 for o in outcomes if o.get("excluded"))
     _record(
