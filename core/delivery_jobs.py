@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from arq import Retry
 
-from core import deliveries, operators, queue, webhooks
+from core import deliveries, operators, outbox, queue, webhooks
 from core.deliveries import Lease, Result
 from core.models import DeliveryStatus
 from core.services import Services
@@ -170,12 +170,12 @@ async def sweep_deliveries(ctx: dict[str, Any]) -> int:
     """Enqueue every due pending delivery with no live lease; returns how many were new to ARQ."""
     services: Services = ctx["services"]
     async with services.db() as db:
-        due = await deliveries.due(db, now=services.clock(), limit=SWEEP_BATCH)
+        due = await outbox.due(db, now=services.clock(), limit=SWEEP_BATCH)
     enqueued = 0
     for row in due:
         job = await services.queue.enqueue_job(
-            deliveries.JOB,
-            _job_id=deliveries.job_id(row.id, row.attempts),
+            outbox.JOB,
+            _job_id=outbox.job_id(row.id, row.attempts),
             delivery_id=row.id,
             operator_id=row.operator_id,
             attempt=row.attempts,

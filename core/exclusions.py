@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, deliveries, lift_store, notices, periods, subjects
+from core import audit, lift_store, notices, outbox, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.enrolment import enrol
@@ -289,7 +289,7 @@ async def _record_event(
     The one place each event (created, extended, expired, lifted) fans out
     from: its audit entry; for an extension the withdrawal of any lift still
     under way (:func:`core.lift_store.withdraw_open`); the subscribed operators'
-    outbox deliveries (:func:`core.deliveries.fan_out`: one statement, and
+    outbox outbox (:func:`core.outbox.fan_out`: one statement, and
     delivery jobs that go to ARQ only when the caller commits with
     :func:`core.queue.commit`). The citizen's confirmation SMS joins here too,
     so all of it commits or rolls back with the event itself.
@@ -310,7 +310,7 @@ async def _record_event(
         )
     # The citizen's SMS: the confirmation, or the notice at expiry (core.notices).
     await notices.on_event(session, exclusion=exclusion, event=event)
-    await deliveries.fan_out(
+    await outbox.fan_out(
         session,
         subject_id=exclusion.subject_id,
         bst=bst,

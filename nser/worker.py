@@ -26,7 +26,6 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker
 
-from core.deliveries import JOB as DELIVERY_JOB
 from core.delivery_jobs import SWEEP_SECONDS, Push, deliver_webhook, sweep_deliveries
 from core.jobs import (
     REMINDER_HOUR,
@@ -36,6 +35,7 @@ from core.jobs import (
     send_reminders,
     sequence_audit,
 )
+from core.outbox import JOB as DELIVERY_JOB
 from core.queue import QUEUE
 from core.sending import SendRate, send_message, sweep_messages
 from core.services import Services, open_services
