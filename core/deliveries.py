@@ -170,13 +170,18 @@ _SETTLE = (
 )
 _DISABLE = (
     update(OPERATOR)
-    .where(OPERATOR.c.id == bindparam("operator_id"), OPERATOR.c.webhook_disabled_at.is_(None))
+    .where(OPERATOR.c.id == bindparam("op"), OPERATOR.c.webhook_disabled_at.is_(None))
     .values(webhook_disabled_at=_NOW, updated_at=_NOW)
     .returning(OPERATOR.c.webhook_url)
 )
 _SKIP_REST = (
     update(DELIVERY)
-    .where(DELIVERY.c.operator_id == bindparam("operator_id"), DELIVERY.c.status == _PENDING)
+    .where(
+        DELIVERY.c.operator_id == bindparam("op"),
+        DELIVERY.c.status == _PENDING,
+        # An attempt in flight settles its own row (a 2xx still counts as delivered).
+        or_(DELIVERY.c.leased_until.is_(None), DELIVERY.c.leased_until <= _NOW),
+    )
     .values(
         status=DeliveryStatus.SKIPPED.value,
         leased_until=None,
@@ -232,8 +237,10 @@ async def settle(
         result=result, attempts=taken.attempts, created_at=taken.created_at, now=now
     )
     if retry_at is None:
-        await _close(session, taken.id, status=DeliveryStatus.FAILED, now=now, result=result)
-        if result.status_code == 410:
+        closed = await _close(
+            session, taken.id, status=DeliveryStatus.FAILED, now=now, result=result
+        )
+        if closed and result.status_code == 410:
             await _disable(session, taken, actor=actor, now=now)
         return DeliveryStatus.FAILED
     if await _close(
@@ -253,15 +260,22 @@ async def settle(
 
 async def _disable(session: AsyncSession, taken: Lease, *, actor: str, now: datetime) -> None:
     conn = await session.connection()
-    params = {"operator_id": taken.operator_id, "now": now}
-    url = (await conn.execute(_DISABLE, params)).scalar_one_or_none()
+    params = {"op": taken.operator_id, "now": now}
+    disabled = (await conn.execute(_DISABLE, params)).first()
+    if disabled is None:
+        return  # another attempt's 410 disabled it first
     skipped = len((await conn.execute(_SKIP_REST, params)).all())
     await audit.append(
         session,
         actor=actor,
         action="operator.webhook_disabled",
         entity=f"operator:{taken.operator_id}",
-        before={"webhook_url": url},
-        after={"reason": "410 Gone", "delivery_id": taken.id, "skipped_deliveries": skipped},
+        before={"webhook_url": disabled.webhook_url},
+        after={
+            "webhook_disabled": True,
+            "reason": "410 Gone",
+            "delivery_id": taken.id,
+            "skipped_deliveries": skipped,
+        },
         occurred_at=now,
     )
