@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Starlette, sock: socket.socket) -> AsyncIterator[str]:
+async def serving(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
     """Serve ``app`` on ``sock`` in this event loop; yields ``http://host:port``."""
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = _QuietServer(config)
