@@ -135,19 +135,10 @@ async def post(
     return Result(response.status_code, error=error, retry_after=wait)
 
 
-@dataclass(frozen=True)
-class SampleDelivery:
-    """What a test webhook got: its ``message_id``, the payload, and the attempt's result."""
-
-    message_id: str
-    payload: dict[str, Any]
-    result: Result
-
-
 def sample_payload(*, customer_ref: str, now: datetime) -> dict[str, Any]:
     """A sample ``exclusion.created`` body, marked ``"test": true`` (no real event exists).
 
-    ``event_id`` 0, the documented test customer's BST, six months from ``now``.
+    ``event_id`` 0, the test person's BST (:data:`TEST_BST`), six months from ``now``.
     """
     return {
         "type": EventType.CREATED.value,
@@ -163,21 +154,43 @@ def sample_payload(*, customer_ref: str, now: datetime) -> dict[str, Any]:
     }
 
 
-async def send_test(
+@dataclass(frozen=True)
+class Sample:
+    """A test webhook ready to go: where, its ``message_id`` (``msg_test_…``), body and secrets."""
+
+    url: str
+    message_id: str
+    payload: dict[str, Any]
+    secrets: list[str]
+
+    async def send(self, http: httpx.AsyncClient) -> Result:
+        """POST it once, signed like every delivery (no outbox row, no retry)."""
+        result = await post(
+            http,
+            url=self.url,
+            message_id=self.message_id,
+            payload=self.payload,
+            secrets=self.secrets,
+        )
+        log.info("test webhook %s: %s", self.message_id, result.status_code or result.error)
+        return result
+
+
+async def sample(
     db: AsyncSession,
     *,
     keyring: KeyRing,
     operator_id: int,
-    http: httpx.AsyncClient,
     now: datetime,
     customer_ref: str = TEST_CUSTOMER_REF,
-) -> SampleDelivery:
-    """Send a signed test ``exclusion.created`` to the operator's webhook URL, once, now.
+) -> Sample:
+    """A signed test ``exclusion.created`` for the operator's webhook URL (send it after the
+    session is closed: no transaction waits on the operator's endpoint).
 
     For ``POST /v1/webhooks/test`` with a test key: the same signing and HTTP
     code as real deliveries, but no outbox row, no retry, and a ``410`` does not
     disable the endpoint. A disabled endpoint is still tried (that is how an
-    operator checks a fixed one before setting its URL again).
+    operator checks a fixed one before its URL is set again).
 
     Raises:
         NotFound: no such operator.
@@ -187,10 +200,9 @@ async def send_test(
     if not operator.webhook_url:
         raise InvalidInput("no webhook URL is set for this operator")
     secrets = await operators.signing_secrets(db, keyring=keyring, operator_id=operator_id, now=now)
-    message_id = "msg_test_" + uuid4().hex
-    payload = sample_payload(customer_ref=customer_ref, now=now)
-    result = await post(
-        http, url=operator.webhook_url, message_id=message_id, payload=payload, secrets=secrets
+    return Sample(
+        url=operator.webhook_url,
+        message_id="msg_test_" + uuid4().hex,
+        payload=sample_payload(customer_ref=customer_ref, now=now),
+        secrets=secrets,
     )
-    log.info("test webhook %s to operator %d: %s", message_id, operator_id, result)
-    return SampleDelivery(message_id=message_id, payload=payload, result=result)

@@ -240,18 +240,16 @@ async def test_a_hanging_operator_never_delays_the_others(
 async def test_a_test_webhook_is_signed_marked_and_leaves_no_outbox_row(
     services: Services, clock: Clock, rows: RowFetcher
 ) -> None:
-    async with (
-        bookie(services, customers={}) as op,
-        webhooks.http_client() as http,
-        services.db() as db,
-    ):
-        sent = await webhooks.send_test(
-            db, keyring=services.keyring, operator_id=op.id, http=http, now=clock.now
-        )
-    assert sent.result.status_code == 204
+    async with bookie(services, customers={}) as op, webhooks.http_client() as http:
+        async with services.db() as db:
+            ready = await webhooks.sample(
+                db, keyring=services.keyring, operator_id=op.id, now=clock.now
+            )
+        result = await ready.send(http)
+    assert result.status_code == 204
     [got] = op.receiver.received
     assert got.verified
-    assert got.webhook_id == sent.message_id
+    assert got.webhook_id == ready.message_id
     assert got.event == {
         "type": "exclusion.created",
         "timestamp": "2026-11-21T09:00:00.000Z",
