@@ -1,7 +1,7 @@
 """The webhook jobs: one attempt per ``deliver_webhook`` job, and the sweeper cron.
 
 Wired into the ARQ worker by ``nser.worker``, which opens a :class:`Push` at
-start-up (one HTTP client and the per-operator slots) and puts it in ``ctx``.
+start-up (the per-operator slots and HTTP clients) and puts it in ``ctx``.
 
 * ``deliver_webhook(delivery_id, operator_id, attempt)``: leases the row
   (:func:`core.deliveries.lease`), commits, POSTs (no transaction held across
@@ -19,6 +19,7 @@ start-up (one HTTP client and the per-operator slots) and puts it in ``ctx``.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -64,24 +65,35 @@ class OperatorSlots:
 
 @dataclass
 class Push:
-    """A worker's webhook resources: the HTTP client and the per-operator slots."""
+    """A worker's webhook resources: the per-operator slots and one HTTP client per operator.
 
-    http: httpx.AsyncClient
+    A client per operator, holding at most its slots' worth of connections: one
+    operator's slow or dead endpoint cannot use up connections another needs,
+    and httpx's pool stays small (it scans every connection per request).
+    """
+
     slots: OperatorSlots
-
-    @property
-    def per_operator(self) -> int:
-        """Attempts per operator at once in this worker."""
-        return self.slots.limit
+    tls: ssl.SSLContext
+    clients: dict[int, httpx.AsyncClient] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, *, per_operator: int, connections: int) -> Push:
-        """Resources for a worker running up to ``connections`` attempts at once."""
-        return cls(webhooks.http_client(connections=connections), OperatorSlots(per_operator))
+    def open(cls, *, per_operator: int) -> Push:
+        """Resources for ``per_operator`` attempts at once to each operator."""
+        return cls(OperatorSlots(per_operator), httpx.create_ssl_context())
+
+    def client(self, operator_id: int) -> httpx.AsyncClient:
+        """The HTTP client of ``operator_id`` (made on first use, sharing one TLS context)."""
+        http = self.clients.get(operator_id)
+        if http is None:
+            http = webhooks.http_client(connections=self.slots.limit, tls=self.tls)
+            self.clients[operator_id] = http
+        return http
 
     async def close(self) -> None:
-        """Close the HTTP client's connections."""
-        await self.http.aclose()
+        """Close every client's connections."""
+        clients, self.clients = list(self.clients.values()), {}
+        for http in clients:
+            await http.aclose()
 
 
 async def deliver_webhook(
@@ -99,7 +111,9 @@ async def deliver_webhook(
     if not push.slots.take(operator_id):
         raise Retry(defer=SLOT_WAIT)
     try:
-        return await _attempt(ctx["services"], push.http, delivery_id=delivery_id, attempt=attempt)
+        return await _attempt(
+            ctx["services"], push.client(operator_id), delivery_id=delivery_id, attempt=attempt
+        )
     finally:
         push.slots.give(operator_id)
 

@@ -137,9 +137,7 @@ def create_worker(
         ctx["services"] = opened = services or open_services(settings)
         ctx["sms_gateway"] = gateway
         ctx["sms_rate"] = SendRate(opened.redis, settings.sms_rate)
-        ctx["push"] = Push.open(
-            per_operator=settings.webhook_concurrency, connections=settings.worker_jobs
-        )
+        ctx["push"] = Push.open(per_operator=settings.webhook_concurrency)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "push" in ctx:

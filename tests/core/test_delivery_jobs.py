@@ -29,7 +29,7 @@ PEOPLE = [f"+2547120001{n:02d}" for n in range(10)]
 @pytest.fixture
 async def push() -> AsyncIterator[Push]:
     """The worker's webhook resources, for calling the delivery job directly."""
-    kit = Push.open(per_operator=4, connections=10)
+    kit = Push.open(per_operator=4)
     yield kit
     await kit.close()
 
