@@ -144,7 +144,7 @@ class EventsPage(BaseModel):
 class WebhookTest(_Strict):
     """``POST /v1/webhooks/test``: the customer reference the sample event carries."""
 
-    customer_ref: str = Field(default="TEST-CUSTOMER-1", min_length=1, max_length=128)
+    customer_ref: str = Field(default="TEST-CUSTOMER-1", pattern=r"^[\x21-\x7e]{1,128}$")
 
 
 class WebhookTestAnswer(BaseModel):

@@ -6,8 +6,8 @@ import httpx
 
 from core.services import Services
 from tests.api.conftest import make_test_key, register
-from tests.nser.conftest import free_port
 from tests.support.databases import RowFetcher
+from tests.support.ports import free_port
 from tests.support.push import bookie
 
 

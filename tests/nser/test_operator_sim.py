@@ -16,10 +16,10 @@ from core.services import Services
 from core.settings import Settings
 from nser.receiver import listening_socket, serving
 from nser.web import create_app
-from tests.nser.conftest import free_port
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.phone import Phone
+from tests.support.ports import free_port
 from tests.support.push import register, run_burst
 
 
