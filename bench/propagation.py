@@ -55,7 +55,7 @@ import psutil
 import redis
 import uvloop
 
-from bench.servers import LOCAL_REDIS, REPO, STOP_SECONDS, ServerError, flushed_redis
+from bench.servers import LOCAL_REDIS, REPO, Server, ServerError, flushed_redis, stop
 from bench.servers import fresh_database as fresh_bench_database
 from core import exclusions, operators, queue, subscriptions
 from core.migrate import upgrade
@@ -105,18 +105,7 @@ def start_worker(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-    def stop() -> None:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_SECONDS)
-        print(f"# nser worker stopped (exit {process.returncode}); log: {log_path}")
-
-    stack.callback(stop)
+    stack.callback(stop, Server("nser worker", "", process, log_path))
     client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
     try:
         deadline = time.monotonic() + READY_SECONDS
