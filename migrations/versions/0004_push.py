@@ -1,7 +1,7 @@
 """Webhook push: when a delivery was last attempted and closed; failed deliveries by operator
 
 Revision ID: 0004_push
-Revises: 0003
+Revises: 0003_screening
 Create Date: 2026-11-22 20:40:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004_push'
-down_revision: str | None = '0003'
+down_revision: str | None = '0003_screening'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
