@@ -289,7 +289,7 @@ async def _record_event(
     The one place each event (created, extended, expired, lifted) fans out
     from: its audit entry; for an extension the withdrawal of any lift still
     under way (:func:`core.lift_store.withdraw_open`); the subscribed operators'
-    outbox outbox (:func:`core.outbox.fan_out`: one statement, and
+    outbox deliveries (:func:`core.outbox.fan_out`: one statement, and
     delivery jobs that go to ARQ only when the caller commits with
     :func:`core.queue.commit`). The citizen's confirmation SMS joins here too,
     so all of it commits or rolls back with the event itself.

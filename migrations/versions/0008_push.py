@@ -1,7 +1,7 @@
 """Webhook push: when a delivery was last attempted and closed; failed deliveries by operator
 
-Revision ID: 0004_push
-Revises: 0003_screening
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-22 20:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0004_push'
-down_revision: str | None = '0003_screening'
+revision: str = '0008'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
