@@ -13,7 +13,8 @@ PostgreSQL builds the JSON payload; only ``customer_ref`` differs per row::
               "bst": "BST-…", "until": "<ends_at>" | null}}
 
 Times are ISO 8601 UTC with milliseconds (``2026-11-21T09:00:00.000Z``),
-``until`` is ``null`` for a permanent exclusion; never an MSISDN or ID. An
+``until`` is ``null`` for a permanent exclusion (for one that ended: when it
+stopped being in force); never an MSISDN or ID. An
 operator with no webhook URL, or one a ``410`` disabled, gets its row as
 ``skipped`` (it still feeds ``GET /v1/events``). Every ``pending`` row gets an
 ARQ job once the caller commits (:func:`core.queue.commit`); what the job does
@@ -44,7 +45,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import queue
-from core.models import Delivery, DeliveryStatus, Operator, OperatorStatus, Subject, Subscription
+from core.models import (
+    Delivery,
+    DeliveryStatus,
+    EventType,
+    Operator,
+    OperatorStatus,
+    Subject,
+    Subscription,
+)
 
 DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
 OPERATOR = Operator.__table__  # type: ignore[attr-defined]
@@ -56,6 +65,7 @@ JOB = "deliver_webhook"
 
 _NOW = bindparam("now", type_=DateTime(timezone=True))
 _PENDING = DeliveryStatus.PENDING.value
+_ENDED = frozenset({EventType.EXPIRED.value, EventType.LIFTED.value})
 
 
 def iso(moment: datetime) -> str:
@@ -168,15 +178,21 @@ async def fan_out(
 ) -> int:
     """Write the event's deliveries (one statement) and queue a job per pending one after commit.
 
+    ``until`` is ``ends_at`` (``None``: permanent); for an exclusion that ended
+    (``exclusion.expired``, ``exclusion.lifted``) it is when it stopped being in
+    force: its end, or the event's time when that came first (a lift).
     Returns how many rows were written (pending and skipped).
     """
+    until = ends_at
+    if event_type in _ENDED and (until is None or until > occurred_at):
+        until = occurred_at
     params = {
         "subject_id": subject_id,
         "bst": bst,
         "event_id": event_id,
         "event_type": event_type,
         "occurred": iso(occurred_at),
-        "until": iso(ends_at) if ends_at else None,
+        "until": iso(until) if until else None,
         "now": occurred_at,
     }
     rows = (await (await session.connection()).execute(_FAN_OUT, params)).all()

@@ -168,3 +168,21 @@ async def test_the_sweeper_finds_due_unleased_rows_only(
     async with services.db() as db:
         due = await outbox.due(db, now=clock.now, limit=10)
     assert [(d.id, d.attempts) for d in due] == [(first, 0)]
+
+
+async def test_a_lift_says_until_now_and_goes_to_the_operator(
+    services: Services, clock: Clock, rows: RowFetcher
+) -> None:
+    await register(services, url=URL, customers={"r": ALICE})
+    outcome = await exclude(services, ALICE, period=Period.PERMANENT)
+    clock.advance(days=30)
+    async with services.db() as db:
+        await exclusions.lift(
+            db, exclusion=outcome.exclusion, bst=outcome.subject.bst, actor="staff:x", now=clock.now
+        )
+        await queue.commit(db, services.queue)
+    created, lifted = await rows("webhook_delivery")
+    assert created["payload"]["data"]["until"] is None
+    assert lifted["event_type"] == "exclusion.lifted"
+    assert lifted["payload"]["data"]["until"] == "2026-12-21T09:00:00.000Z"
+    assert await queued(services) == [f"delivery:{created['id']}:0", f"delivery:{lifted['id']}:0"]
