@@ -3,8 +3,8 @@
 One command, one fresh set of servers:
 
 1. a fresh ``nser_bench_<random>`` database on the machine's PostgreSQL
-   (migrated in process) and a flushed Redis database (``--redis``, default
-   database 13 as :mod:`bench.ussd`); one ``nser worker`` process, as in
+   (``nser migrate``, fresh keys from ``nser keys``), a flushed Redis database
+   (``--redis``, default database 13 as :mod:`bench.ussd`); one ``nser worker`` process, as in
    production (``NSER_WORKER_JOBS`` and ``NSER_WEBHOOK_CONCURRENCY`` at their
    defaults);
 2. ``--receivers`` (100) webhook receivers in this process
@@ -37,11 +37,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import os
-import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -55,10 +52,18 @@ import psutil
 import redis
 import uvloop
 
-from bench.servers import LOCAL_REDIS, REPO, Server, ServerError, flushed_redis, stop
+from bench.servers import (
+    LOCAL_REDIS,
+    REPO,
+    Server,
+    ServerError,
+    flushed_redis,
+    guarded,
+    nser_env,
+    stop,
+)
 from bench.servers import fresh_database as fresh_bench_database
 from core import exclusions, operators, queue, subscriptions
-from core.migrate import upgrade
 from core.models import Channel
 from core.periods import Period
 from core.queue import QUEUE
@@ -77,14 +82,6 @@ class Operator:
 
     receiver: WebhookReceiver
     arrivals: dict[str, float] = field(default_factory=dict)
-
-
-def keys() -> dict[str, str]:
-    """Fresh key material for this run (the worker and this process share it)."""
-    return {
-        "NSER_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-        "NSER_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
 
 
 def start_worker(
@@ -270,6 +267,7 @@ async def bench(
                     commits.append(committed)
                 cpu = cpu_seconds(worker) - cpu
                 results.append(Scenario(name, rounds * len(measured), latencies, commits, cpu))
+            hang.set()  # let the hanging receiver answer before the servers stop
             return results
     finally:
         hang.set()
@@ -284,18 +282,14 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack, run_dir: Path) ->
     )
     database_url = fresh_bench_database(stack)
     redis_url = flushed_redis(stack, args.redis)
-    upgrade(database_url)
-    material = keys()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NSER_")}
-    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, NSER_DATA_DIR=str(run_dir))
-    env.update(material, NSER_LOG_LEVEL="WARNING")
+    env = nser_env(database_url, redis_url, run_dir)  # migrates; fresh keys
     worker = start_worker(stack, env, run_dir, redis_url)
     settings = Settings(
         data_dir=run_dir,
         database_url=database_url,
         redis_url=redis_url,
-        encryption_keys=material["NSER_ENCRYPTION_KEYS"],
-        index_key=material["NSER_INDEX_KEY"],
+        encryption_keys=env["NSER_ENCRYPTION_KEYS"],
+        index_key=env["NSER_INDEX_KEY"],
     )
     print(f"# nser worker running: DATABASE_URL={database_url} REDIS_URL={redis_url}")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -313,10 +307,6 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack, run_dir: Path) ->
     return 0 if all(len(s.latencies) == s.expected for s in results) else 1
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; see the module docstring for the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -324,20 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="exclusions per scenario (5)")
     parser.add_argument("--redis", default=LOCAL_REDIS, help=f"Redis database ({LOCAL_REDIS})")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    stack = contextlib.ExitStack()
-    try:
-        return run(args, stack, Path(tempfile.mkdtemp(prefix="nser_bench_")))
-    except ServerError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stack.close()
+    run_dir = Path(tempfile.mkdtemp(prefix="nser_bench_"))
+    return guarded(lambda stack: run(args, stack, run_dir), overran="a round overran")
 
 
 if __name__ == "__main__":
