@@ -20,7 +20,8 @@ from core.settings import Settings
 from nser.receiver import Received
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
-from tests.support.push import answers, bookie, exclude, run_burst, worker_running
+from tests.support.push import answers, bookie, run_burst, worker_running
+from tests.support.staff import self_excluded
 
 ALICE = "+254712000001"
 PEOPLE = [f"+2547120001{n:02d}" for n in range(10)]
@@ -42,7 +43,7 @@ async def test_a_delivery_is_signed_per_standard_webhooks_and_recorded(
     services: Services, settings: Settings, clock: Clock, rows: RowFetcher
 ) -> None:
     async with bookie(services, customers={"c-1": ALICE}) as op:
-        await exclude(services, ALICE)
+        await self_excluded(services, ALICE)
         await run_burst(settings, services)
     [got] = op.receiver.received
     [row] = await rows("webhook_delivery")
@@ -75,7 +76,7 @@ async def test_during_a_rotation_both_secrets_sign_and_either_verifies(
                 db, keyring=services.keyring, operator_id=op.id, actor="test", now=clock.now
             )
             await db.commit()
-        await exclude(services, ALICE)
+        await self_excluded(services, ALICE)
         await run_burst(settings, services)
     [got] = op.receiver.received
     assert len(got.headers["webhook-signature"].split(" ")) == 2
@@ -90,11 +91,11 @@ async def test_410_disables_the_endpoint_skips_the_rest_and_is_audited(
 ) -> None:
     one_at_a_time = settings.model_copy(update={"webhook_concurrency": 1})
     async with bookie(services, customers={"a": ALICE, "b": PEOPLE[0]}, answer=answers(410)) as op:
-        await exclude(services, ALICE)
-        await exclude(services, PEOPLE[0])
+        await self_excluded(services, ALICE)
+        await self_excluded(services, PEOPLE[0])
         await run_burst(one_at_a_time, services)
         assert len(op.receiver.received) == 1  # the second was skipped, never sent
-        await exclude(services, ALICE, period=Period.FIVE_YEARS, key="ussd:extend")
+        await self_excluded(services, ALICE, period=Period.FIVE_YEARS, key="ussd:extend")
     first, second, later = await rows("webhook_delivery")
     assert (first["status"], first["last_status"], first["last_error"]) == (
         "failed",
@@ -120,7 +121,7 @@ async def test_429_retry_after_is_honoured_with_the_same_webhook_id(
 ) -> None:
     limited = answers(429, headers={"Retry-After": "120"})
     async with bookie(services, customers={"a": ALICE}, answer=limited) as op:
-        await exclude(services, ALICE)
+        await self_excluded(services, ALICE)
         async with worker_running(settings, services):
             await op.receiver.wait_for(lambda r: len(r) == 1, seconds=30)
             await wait_settled(rows)
@@ -161,7 +162,7 @@ async def test_a_dead_endpoint_is_retried_for_72_hours_then_failed_and_shown_to_
 ) -> None:
     ctx = {"services": services, "push": push}
     async with bookie(services, customers={"a": ALICE}, answer=answers(then=500)) as op:
-        await exclude(services, ALICE)
+        await self_excluded(services, ALICE)
         start = clock.now
         [row] = await rows("webhook_delivery")
         outcomes = []
@@ -194,13 +195,13 @@ async def test_a_suspended_operator_gets_nothing_more(
     services: Services, settings: Settings, clock: Clock, rows: RowFetcher
 ) -> None:
     async with bookie(services, customers={"a": ALICE, "b": PEOPLE[0]}) as op:
-        await exclude(services, ALICE)
+        await self_excluded(services, ALICE)
         async with services.db() as db:
             await operators.set_status(
                 db, operator_id=op.id, status=OperatorStatus.SUSPENDED, actor="test", now=clock.now
             )
             await db.commit()
-        await exclude(services, PEOPLE[0])
+        await self_excluded(services, PEOPLE[0])
         await run_burst(settings, services)
     assert op.receiver.received == []
     [row] = await rows("webhook_delivery")  # none at all for the later event
@@ -227,7 +228,7 @@ async def test_a_hanging_operator_never_delays_the_others(
         worker_running(settings, services),
     ):
         for msisdn in PEOPLE:
-            await exclude(services, msisdn)
+            await self_excluded(services, msisdn)
         # Every delivery to the healthy operator arrives while the other still hangs.
         await fine.receiver.wait_for(lambda r: len(r) == len(PEOPLE), seconds=30)
         assert len(slow.receiver.received) == settings.webhook_concurrency == 4

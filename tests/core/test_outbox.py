@@ -12,7 +12,8 @@ from core.periods import Period
 from core.services import Services
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
-from tests.support.push import exclude, register
+from tests.support.push import register
+from tests.support.staff import self_excluded
 
 ALICE = "+254712000001"
 BOB = "+254712000002"
@@ -35,7 +36,7 @@ async def test_only_active_subscribed_operators_get_a_row_with_the_exact_payload
         )
         await db.commit()
 
-    outcome = await exclude(services, ALICE, period=Period.SIX_MONTHS)
+    outcome = await self_excluded(services, ALICE, period=Period.SIX_MONTHS)
 
     [delivery] = await rows("webhook_delivery")
     assert delivery["operator_id"] == holds_alice
@@ -62,8 +63,8 @@ async def test_no_identifier_ever_reaches_a_payload(
     services: Services, clock: Clock, rows: RowFetcher
 ) -> None:
     await register(services, url=URL, customers={"ref-1": ALICE})
-    await exclude(services, ALICE, period=Period.SIX_MONTHS)
-    await exclude(services, ALICE, period=Period.PERMANENT, key="ussd:extend")
+    await self_excluded(services, ALICE, period=Period.SIX_MONTHS)
+    await self_excluded(services, ALICE, period=Period.PERMANENT, key="ussd:extend")
     payloads = [json.dumps(row["payload"]) for row in await rows("webhook_delivery")]
     assert len(payloads) == 2
     for payload in payloads:
@@ -82,14 +83,14 @@ async def test_each_account_of_the_person_gets_its_own_row_and_the_national_id_m
             db, operator_id=operator_id, customer_ref="acct-2", identifiers=by_id, now=clock.now
         )
         await db.commit()
-    outcome = await exclude(services, ALICE)
+    outcome = await self_excluded(services, ALICE)
     # The register learns the person's national ID elsewhere (back-office); set it directly.
     async with services.engine.begin() as conn:
         await conn.execute(
             text("UPDATE subject SET national_id_bidx = :bidx WHERE id = :id"),
             {"bidx": by_id.national_id_bidx, "id": outcome.subject.id},
         )
-    await exclude(services, ALICE, period=Period.PERMANENT, key="ussd:extend")
+    await self_excluded(services, ALICE, period=Period.PERMANENT, key="ussd:extend")
     refs = [
         (row["event_type"], row["payload"]["data"]["customer_ref"])
         for row in await rows("webhook_delivery")
@@ -105,7 +106,7 @@ async def test_an_operator_without_a_usable_endpoint_gets_a_skipped_row_and_no_j
     services: Services, clock: Clock, rows: RowFetcher
 ) -> None:
     await register(services, name="no url", url=None, customers={"n-1": ALICE})
-    await exclude(services, ALICE)
+    await self_excluded(services, ALICE)
     [row] = await rows("webhook_delivery")
     assert (row["status"], row["last_error"], row["closed_at"]) == (
         "skipped",
@@ -119,7 +120,7 @@ async def test_expiry_fans_out_and_its_jobs_go_after_the_commit(
     services: Services, clock: Clock, rows: RowFetcher
 ) -> None:
     await register(services, url=URL, customers={"r": ALICE})
-    await exclude(services, ALICE, period=Period.SIX_MONTHS)
+    await self_excluded(services, ALICE, period=Period.SIX_MONTHS)
     await services.redis.flushdb()
     clock.advance(days=200)
     async with services.db() as db:
@@ -157,8 +158,8 @@ async def test_the_sweeper_finds_due_unleased_rows_only(
     services: Services, clock: Clock, rows: RowFetcher
 ) -> None:
     await register(services, url=URL, customers={"a": ALICE, "b": BOB})
-    await exclude(services, ALICE)
-    await exclude(services, BOB)
+    await self_excluded(services, ALICE)
+    await self_excluded(services, BOB)
     first, second = (row["id"] for row in await rows("webhook_delivery"))
     async with services.engine.begin() as conn:
         await conn.execute(
@@ -174,7 +175,7 @@ async def test_a_lift_says_until_now_and_goes_to_the_operator(
     services: Services, clock: Clock, rows: RowFetcher
 ) -> None:
     await register(services, url=URL, customers={"r": ALICE})
-    outcome = await exclude(services, ALICE, period=Period.PERMANENT)
+    outcome = await self_excluded(services, ALICE, period=Period.PERMANENT)
     clock.advance(days=30)
     async with services.db() as db:
         await exclusions.lift(

@@ -23,7 +23,8 @@ from tests.nser.conftest import bare_environment
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.keys import TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
-from tests.support.push import answers, bookie, exclude
+from tests.support.push import answers, bookie
+from tests.support.staff import self_excluded
 
 ALICE = "+254712000001"
 
@@ -80,7 +81,7 @@ async def test_a_flushed_redis_loses_nothing_the_sweeper_enqueues_it_again(
     tmp_path: Path,
 ) -> None:
     async with bookie(services, customers={"c-1": ALICE}) as op:
-        await exclude(services, ALICE)
+        await self_excluded(services, ALICE)
         await services.redis.flushdb()  # the job is gone; the outbox row is not
         worker()
         await op.receiver.wait_for(lambda r: len(r) == 1, seconds=60)
@@ -107,7 +108,7 @@ async def test_a_worker_killed_mid_delivery_is_followed_by_one_that_delivers(
 
     async with bookie(services, customers={"c-1": ALICE}, answer=first_hangs) as op:
         doomed = worker()
-        await exclude(services, ALICE)
+        await self_excluded(services, ALICE)
         await op.receiver.wait_for(lambda r: len(r) == 1, seconds=60)
         doomed.kill()  # SIGKILL while the POST is in flight
         doomed.wait(timeout=10)
@@ -130,7 +131,7 @@ async def test_an_operator_answering_500_for_a_while_gets_it_when_it_recovers(
 ) -> None:
     async with bookie(services, customers={"c-1": ALICE}, answer=answers(500, 500)) as op:
         worker()
-        await exclude(services, ALICE)
+        await self_excluded(services, ALICE)
         await op.receiver.wait_for(lambda r: len(r) == 3, seconds=90)  # after 5 s, then 30 s
     ids = {r.webhook_id for r in op.receiver.received}
     assert len(ids) == 1

@@ -8,10 +8,7 @@ import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from core import exclusions, operators, queue, subscriptions
-from core.exclusions import Outcome
-from core.models import Channel
-from core.periods import Period
+from core import operators, subscriptions
 from core.services import Services
 from core.settings import Settings
 from nser.receiver import (
@@ -80,26 +77,6 @@ async def bookie(
         )
         receiver.secrets.append(secret)
         yield Bookie(operator_id, key, secret, receiver)
-
-
-async def exclude(
-    services: Services, msisdn: str, *, period: Period = Period.ONE_YEAR, key: str | None = None
-) -> Outcome:
-    """Self-exclude ``msisdn`` as the USSD channel does, committing through ``core.queue``."""
-    async with services.db() as db:
-        outcome = await exclusions.self_exclude(
-            db,
-            keyring=services.keyring,
-            msisdn=msisdn,
-            period=period,
-            channel=Channel.USSD,
-            request_key=key or f"ussd:{msisdn}:{period.value}",
-            language="en",
-            actor="citizen:test",
-            now=services.clock(),
-        )
-        await queue.commit(db, services.queue)
-    return outcome
 
 
 async def run_burst(settings: Settings, services: Services) -> None:
