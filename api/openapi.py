@@ -25,6 +25,8 @@ _MODELS = (
     schemas.BulkAnswer,
     schemas.SubscriptionsPage,
     schemas.EventsPage,
+    schemas.WebhookTest,
+    schemas.WebhookTestAnswer,
 )
 
 _PROBLEM = {
@@ -226,6 +228,20 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "A page", "content": _json("EventsPage")},
                     **_problems(*_AUTH, 422),
+                },
+            }
+        },
+        "/v1/webhooks/test": {
+            "post": {
+                "operationId": "testWebhook",
+                "summary": "Test keys: send a signed sample exclusion.created to your webhook URL",
+                "requestBody": {"required": True, "content": _json("WebhookTest")},
+                "responses": {
+                    "200": {
+                        "description": "What your endpoint answered",
+                        "content": _json("WebhookTestAnswer"),
+                    },
+                    **_problems(*_AUTH, 413, 422),
                 },
             }
         },

@@ -1,4 +1,4 @@
-"""The operator API's endpoints: lookups, subscriptions and the event feed.
+"""The operator API's endpoints: lookups, subscriptions, the event feed and test webhooks.
 
 Each handler authenticates the key (:mod:`api.access`), reads a bounded JSON
 body into a :mod:`api.schemas` model, calls ``core`` and answers JSON; every
@@ -19,9 +19,9 @@ from starlette.routing import Route
 
 from api.access import Caller, caller, read_body
 from api.problems import Problem, field_errors, request_id
-from api.schemas import BatchLookup, BulkSubscribe, Person
+from api.schemas import BatchLookup, BulkSubscribe, Person, WebhookTest
 from api.testmode import standing_for_test_key
-from core import audit, feed, subscriptions
+from core import audit, feed, subscriptions, webhooks
 from core.models import KeyMode
 from core.register_cache import Standing
 from core.subscriptions import FieldErrors, Identifiers
@@ -31,6 +31,8 @@ BATCH_BODY = 256 * 1024
 BULK_BODY = 2 * 1024 * 1024
 PAGE_DEFAULT = 100
 PAGE_MAX = 1_000
+#: A test webhook costs this many requests of the key's rate (it makes an outbound call).
+TEST_WEBHOOK_COST = 100
 
 
 def standing_json(standing: Standing | None) -> dict[str, Any]:
@@ -287,6 +289,39 @@ async def events(request: Request) -> Response:
     return JSONResponse({"events": found.events, "next": found.next})
 
 
+async def test_webhook(request: Request) -> Response:
+    """``POST /v1/webhooks/test`` (test keys): send a signed sample ``exclusion.created`` now.
+
+    It goes to the operator's webhook URL exactly as real deliveries do, marked
+    ``"test": true``, once (no retry, no feed entry); the answer says what the
+    endpoint replied (:class:`api.schemas.WebhookTestAnswer`).
+    """
+    call = await caller(request, cost=TEST_WEBHOOK_COST)
+    if call.principal.mode is not KeyMode.TEST:
+        raise Problem(
+            403, "test-key-only", "Test key required", "send test webhooks with a nser_test_ key"
+        )
+    asked = await read_body(request, WebhookTest, LOOKUP_BODY)
+    async with call.services.db() as db:
+        ready = await webhooks.sample(
+            db,
+            keyring=call.services.keyring,
+            operator_id=call.principal.operator_id,
+            now=call.services.clock(),
+            customer_ref=asked.customer_ref,
+        )
+    async with webhooks.http_client(connections=1) as http:
+        result = await ready.send(http)
+    return JSONResponse(
+        {
+            "webhook_id": ready.message_id,
+            "delivered": result.ok,
+            "status": result.status_code,
+            "error": result.error,
+        }
+    )
+
+
 def routes() -> list[Route]:
     """The ``/v1`` routes (paths are full: the composition root dispatches by prefix)."""
     return [
@@ -297,4 +332,5 @@ def routes() -> list[Route]:
         Route("/v1/subscriptions/{customer_ref}", put_subscription, methods=["PUT"]),
         Route("/v1/subscriptions/{customer_ref}", delete_subscription, methods=["DELETE"]),
         Route("/v1/events", events, methods=["GET"]),
+        Route("/v1/webhooks/test", test_webhook, methods=["POST"]),
     ]

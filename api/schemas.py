@@ -139,3 +139,18 @@ class EventsPage(BaseModel):
 
     events: list[Event]
     next: int
+
+
+class WebhookTest(_Strict):
+    """``POST /v1/webhooks/test``: the customer reference the sample event carries."""
+
+    customer_ref: str = Field(default="TEST-CUSTOMER-1", pattern=r"^[\x21-\x7e]{1,128}$")
+
+
+class WebhookTestAnswer(BaseModel):
+    """What the test webhook got: ``delivered`` only for a 2xx; ``status`` or ``error``."""
+
+    webhook_id: str
+    delivered: bool
+    status: int | None
+    error: str | None

@@ -4,8 +4,9 @@ Rules (``docs/decisions.md``): an exclusion is irrevocable by the citizen before
 ``ends_at``; the citizen may only lengthen it. Creation and extension are
 idempotent on the channel request (``request_key``, e.g. ``ussd:<sessionId>``):
 a repeated request returns the first outcome and writes nothing. Every change
-writes an audit entry and an :class:`~core.models.ExclusionEvent` in the caller's
-transaction; the caller commits.
+writes an audit entry, an :class:`~core.models.ExclusionEvent` and the operators'
+webhook deliveries in the caller's transaction; the caller commits with
+:func:`core.queue.commit`, which then queues the deliveries' jobs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, lift_store, notices, periods, subjects
+from core import audit, lift_store, notices, outbox, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.enrolment import enrol
@@ -286,10 +287,12 @@ async def _record_event(
     """Everything that follows an exclusion event inside its own transaction.
 
     The one place each event (created, extended, expired, lifted) fans out
-    from: today its audit entry, and for an extension the withdrawal of any
-    lift still under way (:func:`core.lift_store.withdraw_open`); the operators'
-    outbox deliveries and the citizen's confirmation SMS are written here too,
-    so they commit or roll back with the event itself.
+    from: its audit entry; for an extension the withdrawal of any lift still
+    under way (:func:`core.lift_store.withdraw_open`); the subscribed operators'
+    outbox deliveries (:func:`core.outbox.fan_out`: one statement, and
+    delivery jobs that go to ARQ only when the caller commits with
+    :func:`core.queue.commit`). The citizen's confirmation SMS joins here too,
+    so all of it commits or rolls back with the event itself.
     """
     await audit.append(
         session,
@@ -307,6 +310,15 @@ async def _record_event(
         )
     # The citizen's SMS: the confirmation, or the notice at expiry (core.notices).
     await notices.on_event(session, exclusion=exclusion, event=event)
+    await outbox.fan_out(
+        session,
+        subject_id=exclusion.subject_id,
+        bst=bst,
+        event_id=event.id,
+        event_type=event.type,
+        occurred_at=event.occurred_at,
+        ends_at=event.ends_at,
+    )
 
 
 async def lift(

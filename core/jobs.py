@@ -57,7 +57,8 @@ class _Sweep(Protocol):
 async def _in_batches(services: Services, sweep: _Sweep) -> int:
     """Run ``sweep`` in one transaction per :data:`BATCH` rows until a batch comes back short.
 
-    Each commit enqueues the jobs its batch recorded (the SMS it wrote).
+    Each commit enqueues the jobs its batch recorded (the SMS it wrote, the
+    operators' webhooks of the exclusions it ended).
     """
     total = 0
     while True:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -32,23 +33,33 @@ _PENDING = "nser.queue.pending"
 
 @dataclass(frozen=True)
 class Job:
-    """One ARQ job: the registered ``function`` name, its ``job_id`` and keyword arguments."""
+    """One ARQ job: the registered ``function`` name, its ``job_id`` and keyword arguments.
+
+    ``defer_by`` delays its start (``None``: as soon as a worker is free).
+    """
 
     function: str
     job_id: str | None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    defer_by: timedelta | None = None
 
 
 async def later(
-    session: AsyncSession, function: str, *, job_id: str | None = None, **kwargs: Any
+    session: AsyncSession,
+    function: str,
+    *,
+    job_id: str | None = None,
+    defer_by: timedelta | None = None,
+    **kwargs: Any,
 ) -> None:
     """Enqueue ``function(**kwargs)`` once ``session``'s transaction commits (see :func:`commit`).
 
-    ``job_id`` (e.g. a delivery id) makes the job unique while queued or running.
+    ``job_id`` (e.g. a delivery id) makes the job unique while queued or running;
+    ``defer_by`` starts it that long after the commit.
     """
     await session.connection()  # begin now, so a rollback fires the hook that drops the job
     pending: list[Job] = session.sync_session.info.setdefault(_PENDING, [])
-    pending.append(Job(function, job_id, kwargs))
+    pending.append(Job(function, job_id, kwargs, defer_by))
 
 
 def drop_pending(session: Session, transaction: SessionTransaction) -> None:
@@ -61,10 +72,12 @@ def drop_pending(session: Session, transaction: SessionTransaction) -> None:
 
 
 async def commit(session: AsyncSession, queue: ArqRedis) -> list[Job]:
-    """Commit ``session``, then enqueue the jobs recorded with :func:`later`.
+    """Commit ``session``, then enqueue the jobs recorded with :func:`later`, in order.
 
-    Returns the jobs that could not be enqueued (Redis down or slow); each is
-    logged, and the outbox sweeper is what retries them.
+    Returns the jobs that could not be enqueued (Redis down or slow); they are
+    logged, and the outbox sweeper is what retries them. After the first
+    failure the rest are not tried: one Redis timeout is the most a caller
+    (a citizen's USSD answer) waits, however many jobs its commit queued.
 
     Raises:
         sqlalchemy.exc.SQLAlchemyError: the commit failed; nothing was enqueued.
@@ -76,7 +89,12 @@ async def commit(session: AsyncSession, queue: ArqRedis) -> list[Job]:
     finally:
         info.pop("nser.queue.committing", None)
     jobs: list[Job] = info.pop(_PENDING, [])
-    return [job for job in jobs if not await enqueue(queue, job)]
+    for done, job in enumerate(jobs):
+        if not await enqueue(queue, job):
+            # One Redis timeout is the most a caller (a citizen's answer) waits, however
+            # many jobs its commit recorded: the rest are left to the sweepers.
+            return jobs[done:]
+    return []
 
 
 async def enqueue(queue: ArqRedis, job: Job) -> bool:
@@ -86,7 +104,9 @@ async def enqueue(queue: ArqRedis, job: Job) -> bool:
     statement); :func:`commit` uses it for the jobs of a transaction.
     """
     try:
-        await queue.enqueue_job(job.function, _job_id=job.job_id, **job.kwargs)
+        await queue.enqueue_job(
+            job.function, _job_id=job.job_id, _defer_by=job.defer_by, **job.kwargs
+        )
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning(
             "job %s (%s) not enqueued after commit (%s); the sweeper will retry it",

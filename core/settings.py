@@ -122,6 +122,20 @@ class Settings(BaseSettings):
         validation_alias="NSER_REDIS_TIMEOUT",
         description="Seconds: connect and command timeout of every Redis call.",
     )
+    worker_jobs: int = Field(
+        default=200,
+        ge=1,
+        le=2000,
+        validation_alias="NSER_WORKER_JOBS",
+        description="Jobs one worker runs at once (mostly webhook attempts waiting on HTTP).",
+    )
+    webhook_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        validation_alias="NSER_WEBHOOK_CONCURRENCY",
+        description="Webhook attempts to one operator at once, per worker.",
+    )
     callback_token: SecretStr | None = Field(
         default=None,
         validation_alias="NSER_CALLBACK_TOKEN",

@@ -7,9 +7,10 @@ processes of the ``Procfile``; ``nser audit checkpoint``, ``verify`` and
 ``public-key`` publish and check the audit log (:mod:`nser.audit_cli`);
 ``nser dial`` tries the USSD service by hand, ``nser text`` the SMS service;
 ``nser keys`` prints fresh production key material; ``nser operator …`` manages operators
-(:mod:`nser.operator_cli`); ``nser staff`` manages back-office
-accounts and ``nser backoffice`` opens the staff's terminal application
-(the SSH ``ForceCommand`` of ``docs/backoffice.md``).
+(:mod:`nser.operator_cli`); ``nser operator-sim`` plays a betting operator
+(subscriptions and a verifying webhook receiver, :mod:`nser.operator_sim`);
+``nser staff`` manages back-office accounts and ``nser backoffice`` opens the
+staff's terminal application (the SSH ``ForceCommand`` of ``docs/backoffice.md``).
 """
 
 from __future__ import annotations
@@ -114,6 +115,27 @@ def _parser() -> argparse.ArgumentParser:
     sms.add_argument("--phone", default="+254712345678", help="the sender's number")
     sms.add_argument("--to", default="40400", help="the shortcode texted")
     sms.add_argument("--network", default="63902", help="network code (63902 = Safaricom)")
+    sim = command(
+        "operator-sim",
+        "a local operator: subscribes customers through the API and prints every verified "
+        "webhook it receives",
+    )
+    sim.add_argument("--api", default="http://127.0.0.1:8000", help="the NSER web app")
+    sim.add_argument("--key", required=True, help="the operator's API key (nser_live_/nser_test_)")
+    sim.add_argument("--secret", required=True, help="the operator's webhook secret (whsec_...)")
+    sim.add_argument("--host", default="127.0.0.1", help="address the receiver listens on")
+    sim.add_argument("--port", type=int, default=9000, help="port the receiver listens on")
+    sim.add_argument("--path", default="/webhooks", help="path the receiver takes POSTs on")
+    sim.add_argument(
+        "--subscribe",
+        nargs="*",
+        default=[],
+        metavar="REF=MSISDN",
+        help="customers to subscribe first (REF=id:NUMBER for a national ID)",
+    )
+    sim.add_argument(
+        "--exit-after", type=int, default=None, metavar="N", help="exit after N verified events"
+    )
     return parser
 
 
@@ -199,6 +221,21 @@ def run(argv: Sequence[str] | None = None) -> int:
         from nser.text import main_text
 
         return main_text(args.url, args.phone, args.to, args.network, args.message)
+    if args.command == "operator-sim":
+        from nser.operator_sim import SimOptions, main_sim
+
+        return main_sim(
+            SimOptions(
+                api=args.api,
+                key=args.key,
+                secret=args.secret,
+                host=args.host,
+                port=args.port,
+                path=args.path,
+                subscribe=args.subscribe,
+                exit_after=args.exit_after,
+            )
+        )
     settings = Settings()
     _configure_logging(settings.log_level)
     if (

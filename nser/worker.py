@@ -1,14 +1,17 @@
 """The ARQ worker: which jobs and crons run, configured from the settings.
 
 This is process wiring, so it lives in the composition root: channels add
-their jobs here (SMS sending, webhook delivery) without ``core`` importing them.
+their jobs here without ``core`` importing them.
 ``nser worker`` (the Procfile's worker) and ``nser serve`` both build it here.
 
 Jobs: ``expire_exclusions``, ``apply_lifts``, ``send_reminders``,
 ``remind_rescreening`` and ``sequence_audit`` (:mod:`core.jobs`), ``send_sms``
 and ``sweep_messages`` (:mod:`core.sending`), ``process_sms`` and
-``sweep_inbound`` (:mod:`sms.jobs`). The SMS jobs keep no result, so the
-sweepers may hand the same message to a new job as soon as the last one ended.
+``sweep_inbound`` (:mod:`sms.jobs`), ``deliver_webhook`` and
+``sweep_deliveries`` (:mod:`core.delivery_jobs`, with the worker's
+per-operator slots and HTTP clients in ``ctx["push"]``). The SMS and webhook
+jobs keep no result, so the sweepers may hand the same work to a new job as
+soon as the last one ended.
 The worker polls every :data:`POLL_SECONDS`, so an SMS's two hops (process,
 send) add little to the citizen's wait.
 """
@@ -23,6 +26,7 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker
 
+from core.delivery_jobs import SWEEP_SECONDS, Push, deliver_webhook, sweep_deliveries
 from core.jobs import (
     REMINDER_HOUR,
     apply_lifts,
@@ -31,6 +35,7 @@ from core.jobs import (
     send_reminders,
     sequence_audit,
 )
+from core.outbox import JOB as DELIVERY_JOB
 from core.queue import QUEUE
 from core.sending import SendRate, send_message, sweep_messages
 from core.services import Services, open_services
@@ -91,6 +96,13 @@ def _crons(settings: Settings, *, burst: bool) -> list[CronJob]:
         cron(sweep_inbound, name="cron:sweep_inbound", second=10, unique=True),
         cron(sweep_messages, name="cron:sweep_messages", second=40, unique=True),
         cron(
+            sweep_deliveries,
+            name="cron:sweep_deliveries",
+            second=set(range(0, 60, SWEEP_SECONDS)),
+            run_at_startup=True,
+            unique=True,
+        ),
+        cron(
             remind_rescreening,
             name="cron:remind_rescreening",
             hour={REMINDER_HOUR},
@@ -125,8 +137,11 @@ def create_worker(
         ctx["services"] = opened = services or open_services(settings)
         ctx["sms_gateway"] = gateway
         ctx["sms_rate"] = SendRate(opened.redis, settings.sms_rate)
+        ctx["push"] = Push.open(per_operator=settings.webhook_concurrency)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "push" in ctx:
+            await ctx["push"].close()
         if services is None and "services" in ctx:
             await ctx["services"].close()
 
@@ -141,6 +156,16 @@ def create_worker(
             sweep_messages,
             func(send_message, name="send_sms", keep_result=0),
             func(process_sms, name="process_sms", keep_result=0),
+            # No result kept: a delivery's job id must be free again as soon as it ends
+            # (the sweeper may enqueue it anew). Slot waits re-defer with arq.Retry, which
+            # counts as a try, hence the high max_tries; an attempt takes at most ~25 s.
+            func(
+                deliver_webhook,
+                name=DELIVERY_JOB,
+                keep_result=0,
+                max_tries=1_000_000,
+                timeout=60,
+            ),
         ],
         cron_jobs=_crons(settings, burst=burst),
         timezone=NAIROBI,
@@ -148,6 +173,7 @@ def create_worker(
         redis_settings=redis_settings(settings),
         on_startup=startup,
         on_shutdown=shutdown,
+        max_jobs=settings.worker_jobs,
         burst=burst,
         handle_signals=handle_signals,
         poll_delay=POLL_SECONDS,

@@ -209,7 +209,8 @@ class UssdDialogue:
                     actor=ACTOR,
                     now=self.services.clock(),
                 )
-                # The confirmation SMS is written with the exclusion; its job goes after commit.
+                # The confirmation SMS and the operators' webhooks are written with the
+                # exclusion; their jobs go after the commit.
                 await queue.commit(db, self.services.queue)
         except AlreadyExcluded as exc:
             return end(

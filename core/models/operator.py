@@ -159,9 +159,11 @@ class Delivery(SQLModel, table=True):
     """One exclusion event for one subscribed operator: the outbox row and the feed entry.
 
     Written in the event's own transaction. ``message_id`` is the Standard
-    Webhooks ``webhook-id`` (stable across retries); ``payload`` is the exact JSON
-    body sent; ``id`` is the feed cursor. Retried until ``next_attempt_at`` passes
-    the retry window (see :mod:`core.deliveries`).
+    Webhooks ``webhook-id`` (stable across retries); ``payload`` is the JSON
+    body sent (serialised compactly with sorted keys, the same bytes on every
+    attempt); ``id`` is the feed cursor. Retried until ``next_attempt_at`` passes
+    the retry window (see :mod:`core.deliveries`). ``last_attempt_at`` is when
+    the last attempt started; ``closed_at`` when the row left ``pending``.
     """
 
     __tablename__ = "webhook_delivery"
@@ -172,6 +174,11 @@ class Delivery(SQLModel, table=True):
             "webhook_delivery_due",
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "webhook_delivery_failed",
+            "operator_id",
+            postgresql_where=text("status = 'failed'"),
         ),
     )
 
@@ -192,6 +199,8 @@ class Delivery(SQLModel, table=True):
     last_status: int | None = Field(default=None)
     last_error: str | None = Field(default=None, sa_column=Column(String(300)))
     delivered_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    last_attempt_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import exclusions, staff, totp
+from core import exclusions, queue, staff, totp
 from core.exclusion_store import ExclusionRow
+from core.exclusions import Outcome
 from core.models import Channel, Role
 from core.periods import Period
 from core.permissions import Principal
@@ -86,6 +87,35 @@ async def member(services: Services, username: str, role: Role, *, language: str
     return Member(signed.principal, PASSWORD, secret)
 
 
+async def self_excluded(
+    services: Services,
+    msisdn: str = "+254712345678",
+    period: Period = Period.ONE_YEAR,
+    *,
+    key: str | None = None,
+    language: str = "sw",
+) -> Outcome:
+    """A citizen self-excluded as the USSD channel does it: committed through
+    :func:`core.queue.commit`, so subscribed operators' webhook jobs are queued.
+
+    ``key`` is the request key (default ``ussd:<msisdn>:<period>``).
+    """
+    async with services.db() as db:
+        outcome = await exclusions.self_exclude(
+            db,
+            keyring=services.keyring,
+            msisdn=msisdn,
+            period=period,
+            channel=Channel.USSD,
+            request_key=key or f"ussd:{msisdn}:{period.value}",
+            language=language,
+            actor="citizen:ussd",
+            now=services.clock(),
+        )
+        await queue.commit(db, services.queue)
+    return outcome
+
+
 async def excluded(
     services: Services,
     msisdn: str = "+254712345678",
@@ -94,17 +124,4 @@ async def excluded(
     key: str = "ussd:test-1",
 ) -> ExclusionRow:
     """A citizen excluded through USSD, as the channel does it; returns the exclusion."""
-    async with services.db() as db:
-        outcome = await exclusions.self_exclude(
-            db,
-            keyring=services.keyring,
-            msisdn=msisdn,
-            period=period,
-            channel=Channel.USSD,
-            request_key=key,
-            language="sw",
-            actor="citizen:ussd",
-            now=services.clock(),
-        )
-        await db.commit()
-    return outcome.exclusion
+    return (await self_excluded(services, msisdn, period, key=key)).exclusion

@@ -1,0 +1,135 @@
+"""``nser operator-sim``: a local betting operator for demos and tests.
+
+It does what an integrating operator does: subscribes its customers through
+the operator API (``PUT /v1/subscriptions/{customer_ref}`` with
+``{"msisdn": …}``, or ``{"national_id": …}`` for ``REF=id:NUMBER``; the answer
+carries the customer's current status), then serves a webhook receiver
+(:mod:`nser.receiver`) that verifies every delivery with the official
+``standardwebhooks`` package and prints one line per POST, flushed at once::
+
+    operator-sim: receiving webhooks at http://127.0.0.1:9000/webhooks
+    subscribed C-1: not excluded
+    operator-sim: ready
+    verified exclusion.created webhook-id=msg_… customer_ref=C-1 bst=BST-… until=… event_id=1
+    REJECTED webhook-id=msg_… (No matching signature found)
+
+``--exit-after N`` stops after N verified, non-replayed deliveries (exit 0);
+otherwise it runs until Ctrl-C or SIGTERM. The webhook URL it prints is the
+one to give the operator (``nser operator add … --webhook-url URL``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+
+from nser.receiver import Received, WebhookReceiver, listening_socket, serving
+
+API_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """What ``nser operator-sim`` was asked to do (see ``nser operator-sim --help``)."""
+
+    api: str
+    key: str
+    secret: str
+    host: str = "127.0.0.1"
+    port: int = 9000
+    path: str = "/webhooks"
+    subscribe: list[str] = field(default_factory=list)
+    exit_after: int | None = None
+
+
+def customer(spec: str) -> tuple[str, dict[str, str]]:
+    """``REF=MSISDN`` or ``REF=id:NUMBER`` as the customer ref and the PUT body.
+
+    Raises:
+        ValueError: no ``=``, or an empty side.
+    """
+    ref, sep, value = spec.partition("=")
+    if not sep or not ref or not value:
+        raise ValueError(f"expected REF=MSISDN or REF=id:NUMBER, got {spec!r}")
+    if value.startswith("id:"):
+        return ref, {"national_id": value.removeprefix("id:")}
+    return ref, {"msisdn": value}
+
+
+def _standing(answer: dict[str, object]) -> str:
+    if not answer.get("excluded"):
+        return "not excluded"
+    return f"EXCLUDED until {answer.get('until') or 'permanent'} ({answer.get('bst')})"
+
+
+async def subscribe_all(http: httpx.AsyncClient, specs: list[str]) -> list[str]:
+    """Subscribe every ``REF=…`` customer; one line each.
+
+    Raises:
+        RuntimeError: the API refused one (the line says why) or could not be reached.
+    """
+    lines = []
+    for spec in specs:
+        ref, body = customer(spec)
+        try:
+            response = await http.put(f"/v1/subscriptions/{quote(ref, safe='')}", json=body)
+        except httpx.HTTPError as exc:
+            raise RuntimeError(f"operator API unreachable: {type(exc).__name__}") from exc
+        if not response.is_success:
+            detail = response.text[:200].replace("\n", " ")
+            raise RuntimeError(f"subscription {ref} refused: HTTP {response.status_code} {detail}")
+        lines.append(f"subscribed {ref}: {_standing(response.json())}")
+    return lines
+
+
+async def run_sim(options: SimOptions, *, write: Callable[[str], None]) -> int:
+    """Run until ``exit_after`` deliveries, SIGINT or SIGTERM; returns the exit code."""
+    stop = asyncio.Event()
+    counted = 0
+
+    def receive(received: Received) -> None:
+        nonlocal counted
+        write(received.line())
+        if received.verified and not received.replay:
+            counted += 1
+            if options.exit_after is not None and counted >= options.exit_after:
+                stop.set()
+
+    receiver = WebhookReceiver([options.secret], on_receive=receive)
+    try:
+        sock = listening_socket(options.host, options.port)
+    except OSError as exc:
+        write(f"operator-sim: cannot listen on {options.host}:{options.port}: {exc.strerror}")
+        return 1
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with serving(receiver.app(options.path), sock) as url:
+        write(f"operator-sim: receiving webhooks at {url}{options.path}")
+        auth = {"authorization": f"Bearer {options.key}"}
+        async with httpx.AsyncClient(
+            base_url=options.api.rstrip("/"), headers=auth, timeout=API_TIMEOUT
+        ) as http:
+            try:
+                for line in await subscribe_all(http, options.subscribe):
+                    write(line)
+            except (RuntimeError, ValueError) as exc:
+                write(f"operator-sim: {exc}")
+                return 1
+        write("operator-sim: ready")
+        await stop.wait()
+    return 0
+
+
+def main_sim(options: SimOptions) -> int:
+    """Entry point of ``nser operator-sim`` (prints flushed lines to stdout)."""
+
+    def write(line: str) -> None:
+        print(line, flush=True)
+
+    return asyncio.run(run_sim(options, write=write))
