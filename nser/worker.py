@@ -22,9 +22,10 @@ from datetime import timedelta, timezone
 from typing import Any
 
 from arq import cron, func
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker
+from redis.asyncio import ConnectionPool
 
 from core.delivery_jobs import SWEEP_SECONDS, Push, deliver_webhook, sweep_deliveries
 from core.jobs import (
@@ -57,6 +58,30 @@ def redis_settings(settings: Settings) -> RedisSettings:
     if settings.redis_url is None:
         raise ValueError("REDIS_URL must be resolved before the worker starts")
     return RedisSettings.from_dsn(settings.redis_url)
+
+
+def worker_redis(settings: Settings) -> ArqRedis:
+    """The worker's own Redis client, with a timeout on every call.
+
+    ARQ's :func:`arq.connections.create_pool` bounds only connecting, so a frozen
+    Redis (SIGSTOP, a network partition) would hang the worker, and its shutdown,
+    forever. Each call here may take at most ``max(2 s, 4 × NSER_REDIS_TIMEOUT)``;
+    past that the worker fails loudly and its supervisor (``nser serve``) or the
+    process manager (``nser worker``) starts it again.
+
+    Raises:
+        ValueError: ``REDIS_URL`` is not resolved yet.
+    """
+    if settings.redis_url is None:
+        raise ValueError("REDIS_URL must be resolved before the worker starts")
+    timeout = max(2.0, 4 * settings.redis_timeout)
+    pool = ConnectionPool.from_url(
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        encoding="utf8",
+    )
+    return ArqRedis(connection_pool=pool, default_queue_name=QUEUE)
 
 
 def _crons(settings: Settings, *, burst: bool) -> list[CronJob]:
@@ -170,7 +195,7 @@ def create_worker(
         cron_jobs=_crons(settings, burst=burst),
         timezone=NAIROBI,
         queue_name=QUEUE,
-        redis_settings=redis_settings(settings),
+        redis_pool=worker_redis(settings),
         on_startup=startup,
         on_shutdown=shutdown,
         max_jobs=settings.worker_jobs,
