@@ -33,7 +33,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 #: An operator's name is cut to this in an alert, so the SMS stays one segment.
-OPERATOR_NAME_CHARS = 32
+OPERATOR_NAME_CHARS = 40
 
 
 async def alert(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import notices
+from core import alerts, notices
 from core.i18n import LANGUAGES, Catalogues, septets
 from core.settings import Settings
 from sms import replies
@@ -20,8 +20,8 @@ LONGEST = Settings(
 END = "2031-12-31T21:00:00+00:00"
 LATER = datetime(2032, 12, 31, 21, 0, tzinfo=UTC)
 REF = "WWWW-WWWW"
-#: The longest operator name an alert carries (the operator model caps display names at 40).
-OPERATOR = "O" * 40
+#: The longest operator name an alert carries (core.alerts cuts longer ones).
+OPERATOR = "O" * alerts.OPERATOR_NAME_CHARS
 MINUTES = LONGEST.sms_confirm_minutes
 
 
