@@ -41,6 +41,17 @@ class Lines:
         return raw.decode().rstrip("\n")
 
 
+async def start_sim(api: str, key: str, secret: str, *options: str) -> asyncio.subprocess.Process:
+    """``nser operator-sim`` as a real process against ``api``, stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "nser", "operator-sim", "--api", api, "--key", key),
+        *("--secret", secret, *options),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+
+
 async def test_subscribe_reject_a_forgery_then_print_a_verified_exclusion_and_exit(
     settings: Settings,
     services: Services,
@@ -54,13 +65,16 @@ async def test_subscribe_reject_a_forgery_then_print_a_verified_exclusion_and_ex
     _, key, secret = await register(services, url=hook, customers={})
     app = create_app(settings, services=services)
     async with serving(app, listening_socket()) as api:
-        sim = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "nser", "operator-sim", "--api", api, "--key", key),
-            *("--secret", secret, "--port", str(port), "--exit-after", "1"),
-            *("--subscribe", "C-1=0712000001"),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        sim = await start_sim(
+            api,
+            key,
+            secret,
+            "--port",
+            str(port),
+            "--exit-after",
+            "1",
+            "--subscribe",
+            "C-1=0712000001",
         )
         try:
             out = Lines(sim)
@@ -112,14 +126,10 @@ async def test_as_a_witness_it_keeps_growing_checkpoints_and_raises_an_alarm_on_
     app = create_app(settings, services=services)
     kept = tmp_path / "witness"
     async with serving(app, listening_socket()) as api:
-        sim = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "nser", "operator-sim", "--api", api, "--key", key),
-            *("--secret", secret, "--port", str(free_port())),
+        sim = await start_sim(
+            *(api, key, secret, "--port", str(free_port())),
             *("--log-key", TEST_AUDIT_VERIFIER_KEY, "--witness-dir", str(kept)),
             *("--witness-every", "0.1"),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=os.environ | {"PYTHONUNBUFFERED": "1"},
         )
         try:
             out = Lines(sim)
