@@ -46,7 +46,7 @@ def _follow_up_label(follow_up: FollowUp, positive: bool, _: Gettext) -> str:
     return _("Remind me every 3 months")
 
 
-def _head(quiz: Quiz, _: Gettext, settings: Settings) -> str:
+def _head(quiz: Quiz, _: Gettext, settings: Settings, *, promise: bool) -> str:
     band = band_of(quiz)
     if quiz.instrument == InstrumentCode.LIE_BET:
         if band.code is BandCode.POSITIVE:
@@ -57,7 +57,10 @@ def _head(quiz: Quiz, _: Gettext, settings: Settings) -> str:
         return _("No sign of harm from betting in your answers.")
     head = _("Your result: {band}.").format(band=_(band.label))
     if band.refer:
-        return SEP.join((head, _("Helpline: {helpline}").format(helpline=helpline(settings))))
+        # The result's transaction writes the helpline SMS (core.screening.record): say so
+        # when first shown; re-shown under "Invalid choice." there is no room left for it.
+        line = _("Helpline (also by SMS): {helpline}") if promise else _("Helpline: {helpline}")
+        return SEP.join((head, line.format(helpline=helpline(settings))))
     if band.code is BandCode.LOW_RISK:
         return " ".join((head, _("A few of your answers show some harm from betting.")))
     return " ".join((head, _("No sign of harm from betting in your answers.")))
@@ -66,6 +69,9 @@ def _head(quiz: Quiz, _: Gettext, settings: Settings) -> str:
 def result(_: Gettext, *, quiz: Quiz, settings: Settings, error: bool = False) -> str:
     """A completed screening: the band in plain words, the helpline where NSER refers, what next.
 
+    Where NSER refers, the helpline line says the helpline also comes by SMS
+    (not on the re-shown screen after an invalid choice: no room).
+
     The numbered choices are :func:`ussd.screening_menu.follow_ups`, in order.
     """
     positive = band_of(quiz).code is BandCode.POSITIVE
@@ -73,7 +79,7 @@ def result(_: Gettext, *, quiz: Quiz, settings: Settings, error: bool = False) -
         f"{key}. {_follow_up_label(follow_up, positive, _)}"
         for key, follow_up in enumerate(follow_ups(quiz), start=1)
     ]
-    body = SEP.join((_head(quiz, _, settings), *choices, _("00. Main menu")))
+    body = SEP.join((_head(quiz, _, settings, promise=not error), *choices, _("00. Main menu")))
     return with_error(body, error, _)
 
 

@@ -69,6 +69,13 @@ async def test_every_screen_of_a_screening_that_goes_on_to_the_pgsi(
     assert screening.open_answers(services.keyring, sealed) == (3, 3, 1, 0, 0, 0, 0, 0, 0)
     [subject] = await rows("subject")
     assert subject["language"] == lang
+    # The helpline the result screen promises is in the message log, in the citizen's language.
+    [sms] = await rows("sms_message")
+    assert (sms["kind"], sms["template"], sms["language"]) == (
+        "helpline",
+        "screening_helpline",
+        lang,
+    )
     actions = [entry["action"] for entry in await rows("audit_entry")]
     assert actions == ["subject.created", "screening.recorded", "screening.recorded"]
     await sequence(services)
