@@ -58,14 +58,18 @@ async def write(
     template: str | None = None,
     params: dict[str, Any] | None = None,
     enqueue: bool = True,
+    link_id: str | None = None,
+    short_code: str | None = None,
 ) -> int | None:
     """Write one message to ``e164`` (a normalised MSISDN) and send it after commit.
 
     Give ``body`` (already rendered), or ``template`` and ``params`` for the
     sending job to render (:func:`core.notices.render`). ``enqueue=False`` is for
     a job that sends it itself right after its commit (the sweeper is the
-    fallback). Returns the new message's id, or ``None`` when ``dedupe_key``
-    was written before.
+    fallback). ``link_id`` and ``short_code`` (a reply to an MO that carried a
+    ``linkId``, and the shortcode it was sent to) make it a premium reply
+    linked to that MO. Returns the new message's id, or ``None`` when
+    ``dedupe_key`` was written before.
     """
     statement = (
         insert(MESSAGE)
@@ -76,6 +80,8 @@ async def write(
             params=params,
             language=language,
             body=body,
+            link_id=link_id,
+            short_code=short_code,
             msisdn_sealed=keyring.seal(e164, field=MSISDN_FIELD),
             msisdn_bidx=keyring.blind_index(e164, field=MSISDN_FIELD),
             status=MessageStatus.QUEUED.value,
@@ -174,6 +180,8 @@ class Claimed:
     msisdn_sealed: bytes
     attempts: int
     first_failed_at: datetime | None
+    link_id: str | None
+    short_code: str | None
 
 
 _CLAIM = (
@@ -198,6 +206,8 @@ _CLAIM = (
         MESSAGE.c.msisdn_sealed,
         MESSAGE.c.attempts,
         MESSAGE.c.first_failed_at,
+        MESSAGE.c.link_id,
+        MESSAGE.c.short_code,
     )
 )
 

@@ -42,6 +42,8 @@ class Inbound:
     """An inbound SMS opened for processing: ``e164``/``bidx`` are ``None`` for a bad sender.
 
     ``received_at`` is when it reached NSER (the clock of the confirmation window).
+    ``link_id`` is the gateway's ``linkId`` (premium services), ``to_code`` the
+    shortcode it was sent to: a reply is linked to it.
     """
 
     id: int
@@ -50,6 +52,8 @@ class Inbound:
     bidx: str | None
     text: str
     received_at: datetime
+    link_id: str | None = None
+    to_code: str | None = None
 
 
 @dataclass(frozen=True)

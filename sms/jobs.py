@@ -58,6 +58,8 @@ async def _finish(services: Services, db: AsyncSession, mo: Inbound, answer: Ans
             body=answer.reply,
             now=services.clock(),
             enqueue=False,
+            link_id=mo.link_id,
+            short_code=mo.to_code if mo.link_id else None,
         )
     statement = (
         update(INBOUND)
