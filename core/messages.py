@@ -110,14 +110,18 @@ async def write_for_subject(
     exclusion_id: int | None,
     now: datetime,
     send_at: datetime | None = None,
+    optional: bool | None = None,
 ) -> int | None:
     """Write a notice to a subject's number, in its preferred language, in one statement.
 
     The subject's sealed number and blind index are copied as they are (never
-    opened here). Reminders and expiry notices are skipped for a number that
-    turned them off. ``send_at`` (later than ``now``) holds the message back
-    until then: the sweeper hands it on. Returns the message id, or ``None``
-    when nothing was written (already written, or turned off).
+    opened here). ``optional`` notices (by default the kinds of
+    :data:`OPTIONAL_KINDS`: reminders and expiry notices) are skipped for a
+    number that turned them off; ``optional=False`` is for a reminder the
+    citizen opted in to and can turn off at its source. ``send_at`` (later
+    than ``now``) holds the message back until then: the sweeper hands it on.
+    Returns the message id, or ``None`` when nothing was written (already
+    written, or turned off).
     """
     source = select(
         literal(kind.value),
@@ -134,7 +138,7 @@ async def write_for_subject(
         bindparam("now", type_=DateTime(timezone=True)),
         bindparam("now", type_=DateTime(timezone=True)),
     ).where(SUBJECT.c.id == subject_id)
-    if kind in OPTIONAL_KINDS:
+    if optional if optional is not None else kind in OPTIONAL_KINDS:
         source = source.where(~exists().where(OPT_OUT.c.msisdn_bidx == SUBJECT.c.msisdn_bidx))
     columns = [
         "kind",

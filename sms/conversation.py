@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import exclusions, offers, preferences
+from core import exclusions, offers, preferences, rescreening
 from core.errors import AlreadyExcluded, RequestKeyConflict
 from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE
@@ -188,8 +188,11 @@ async def _check(turn: _Turn) -> Answer:
 
 
 async def _stop(turn: _Turn) -> Answer:
-    await preferences.stop_reminders(
-        turn.db, bidx=turn.bidx, actor=ACTOR, now=turn.services.clock()
+    now = turn.services.clock()
+    await preferences.stop_reminders(turn.db, bidx=turn.bidx, actor=ACTOR, now=now)
+    # The quarterly reminders to check again too, at their source (audited if they were on).
+    await rescreening.opt_out(
+        turn.db, keyring=turn.services.keyring, msisdn=turn.e164, actor=ACTOR, now=now
     )
     return turn.reply(InboundOutcome.STOPPED, replies.reminders_stopped(turn._))
 

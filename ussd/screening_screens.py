@@ -95,6 +95,14 @@ def last_result(_: Gettext, *, lang: str, latest: Result | None, settings: Setti
     return SEP.join((head, _("Helpline: {helpline}").format(helpline=helpline(settings))))
 
 
+def reminders_off(_: Gettext) -> str:
+    """The citizen asked for no more reminders to check again (from the status screen).
+
+    The same whether they were on or not: a repeated POST answers alike.
+    """
+    return _("Done. You will get no more reminders to check your betting.")
+
+
 def reminders_on(_: Gettext) -> str:
     """The citizen opted in to a quarterly reminder to check again."""
     return _("Done. We will send you an SMS every 3 months to remind you to check again.")

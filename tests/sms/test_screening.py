@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from core import screening
 from core.instruments import LIE_BET, PGSI
 from core.services import Services
+from core.settings import Settings
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.texter import Texter
@@ -20,6 +22,7 @@ from tests.support.ussd_screening import (
     SW_ITEMS,
     SW_SCALE,
 )
+from tests.support.worker import run_job
 
 Work = Callable[[], Awaitable[None]]
 
@@ -187,7 +190,7 @@ async def test_stop_ends_an_unfinished_check_and_a_second_stop_the_reminders(
     await work()
     inbox = await phone.inbox()
     assert inbox[2] == (
-        "Sawa, upimaji umesitishwa na majibu yako ambayo hayajakamilika yamefutwa. "
+        "Sawa, kipimo kimesitishwa na majibu yako ambayo hayajakamilika yamefutwa. "
         "Kusitisha vikumbusho pia, tuma SITISHA tena."
     )
     assert inbox[3] == (
@@ -265,3 +268,33 @@ async def test_a_repeated_answer_mo_stores_one_result(
     [result] = await rows("screening_result")
     assert result["request_key"] == "sms:ATXid_last_answer"
     assert len(await phone.inbox()) == 3
+
+
+async def test_stop_turns_the_quarterly_reminders_off_and_a_later_opt_in_wins(
+    texter: Callable[..., Texter],
+    work: Work,
+    rows: RowFetcher,
+    settings: Settings,
+    services: Services,
+    clock: Clock,
+) -> None:
+    phone = texter()
+    for body in ("CHECK", "2", "2", "2"):  # negative, then "remind me every 3 months"
+        await phone.send(body)
+    await phone.send("STOP")
+    await work()
+    assert (await phone.inbox())[-1].startswith("You will get no more reminders.")
+    [reminder] = await rows("screening_reminder")
+    assert reminder["active"] is False
+    stops = [e["action"] for e in await rows("audit_entry") if "reminders" in e["action"]]
+    assert stops == ["screening.reminders_on", "sms.reminders_stopped", "screening.reminders_off"]
+
+    for body in ("CHECK", "2", "2", "2"):  # asked for again, after STOP
+        await phone.send(body)
+    await work()
+    clock.now = datetime(2027, 2, 21, 10, tzinfo=UTC)  # a quarter on, 13:00 in Nairobi
+    assert await run_job(settings, services, "remind_rescreening") == 1
+    assert (await phone.inbox())[-1] == (
+        "NSER: as you asked, it is time to check your betting again. "
+        "Dial the NSER code and choose 4, or send CHECK. No more reminders: send STOP."
+    )
