@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,6 +48,9 @@ SCREENING = SmsScreening.__table__  # type: ignore[attr-defined]
 ANSWERS_FIELD = "sms_screening.answers"
 #: A screening with no reply for this long is over (its unfinished answers dropped).
 EXPIRES = timedelta(hours=screening_replies.EXPIRY_HOURS)
+#: How long an expired screening's row (its answers emptied) stays, so a late
+#: answer is told the screening expired rather than "not understood".
+TOMBSTONE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,27 @@ async def current(db: AsyncSession, *, keyring: KeyRing, bidx: str, at: datetime
         invalid=row["invalid"],
         expired=row["expires_at"] < at,
     )
+
+
+async def forget_expired(db: AsyncSession, *, keyring: KeyRing, now: datetime) -> int:
+    """Empty the answers of screenings expired at ``now``; drop those expired :data:`TOMBSTONE` ago.
+
+    For the inbound sweeper (every minute), so unfinished answers do not
+    outlive their screening when the citizen never texts again. Returns how
+    many rows were emptied or dropped; the caller commits.
+    """
+    empty = keyring.seal("[]", field=ANSWERS_FIELD)
+    conn = await db.connection()
+    dropped = await conn.execute(delete(SCREENING).where(SCREENING.c.expires_at < now - TOMBSTONE))
+    emptied = await conn.execute(
+        update(SCREENING)
+        .where(
+            SCREENING.c.expires_at < now,
+            func.octet_length(SCREENING.c.answers_sealed) > len(empty),
+        )
+        .values(answers_sealed=empty)
+    )
+    return int(dropped.rowcount) + int(emptied.rowcount)
 
 
 async def _save(

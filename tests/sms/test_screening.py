@@ -11,6 +11,7 @@ from core import screening
 from core.instruments import LIE_BET, PGSI
 from core.services import Services
 from core.settings import Settings
+from sms import screening as sms_screening
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.texter import Texter
@@ -230,7 +231,12 @@ async def test_other_keywords_are_answered_during_a_check_and_leave_it_open(
 
 
 async def test_an_answer_after_a_day_of_silence_is_told_the_check_expired(
-    texter: Callable[..., Texter], work: Work, rows: RowFetcher, clock: Clock
+    texter: Callable[..., Texter],
+    work: Work,
+    rows: RowFetcher,
+    settings: Settings,
+    services: Services,
+    clock: Clock,
 ) -> None:
     phone = texter()
     await phone.send("CHECK")
@@ -242,7 +248,14 @@ async def test_an_answer_after_a_day_of_silence_is_told_the_check_expired(
     assert (await phone.inbox())[-1].startswith("Your answers suggest betting may be harming")
     await phone.send("1")
     await work()
+    await phone.send("3")  # PGSI 1/9: sometimes
+    await work()
     clock.advance(hours=24, seconds=1)
+    # The sweeper forgets the unfinished answers even if the citizen never texts again.
+    await run_job(settings, services, "sweep_inbound")
+    [row] = await rows("sms_screening")
+    opened = services.keyring.open(row["answers_sealed"], field=sms_screening.ANSWERS_FIELD)
+    assert opened == "[]"
     await phone.send("2")
     await work()
     assert (await phone.inbox())[-1] == (
@@ -250,6 +263,11 @@ async def test_an_answer_after_a_day_of_silence_is_told_the_check_expired(
         "deleted. To start again, send CHECK."
     )
     assert [row["instrument"] for row in await rows("screening_result")] == ["liebet"]
+    assert await rows("sms_screening") == []
+    await phone.send("CHECK")
+    await work()
+    clock.advance(days=8, minutes=1)  # a week after it expired, its row goes too
+    await run_job(settings, services, "sweep_inbound")
     assert await rows("sms_screening") == []
 
 
