@@ -177,17 +177,20 @@ class Turn:
 
     async def start(self, lang: str) -> Said:
         """``CHECK``/``PIMA``: a new screening (replacing any), its first Lie/Bet item."""
+        return await self._begin(LIE_BET.code, lang, first=True)
+
+    async def _begin(self, instrument: InstrumentCode, lang: str, *, first: bool = False) -> Said:
         await _save(
             self.db,
             self.services.keyring,
             self.bidx,
-            instrument=LIE_BET.code,
+            instrument=instrument,
             answers=(),
             language=lang,
             at=self.at,
         )
         text = screening_replies.question(
-            self._(lang), instrument=LIE_BET.code, answered=0, first=True
+            self._(lang), instrument=instrument, answered=0, first=first
         )
         return Said(text, lang)
 
@@ -274,18 +277,7 @@ class Turn:
             await _drop(self.db, self.bidx)
             return None
         if picked is FollowUp.PGSI:
-            await _save(
-                self.db,
-                self.services.keyring,
-                self.bidx,
-                instrument=PGSI.code,
-                answers=(),
-                language=lang,
-                at=self.at,
-            )
-            return Said(
-                screening_replies.question(self._(lang), instrument=PGSI.code, answered=0), lang
-            )
+            return await self._begin(PGSI.code, lang)
         await _drop(self.db, self.bidx)
         await rescreening.opt_in(
             self.db,
