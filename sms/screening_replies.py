@@ -4,8 +4,8 @@ Like :mod:`sms.replies`: each function takes ``_``, the gettext of the reply's
 language, and returns one GSM-7 message of at most 160 septets with the
 longest values settings allow (``tests/sms/test_templates.py``). Items, answers
 and band names are the instruments' own message ids (:mod:`core.instruments`),
-the follow-up labels the USSD screens' (:mod:`ussd.screening_screens` uses the
-same message ids); wording decisions are in ``docs/screening.md``.
+the result's head and the follow-up labels are the USSD screens' own
+(:mod:`core.screening_texts`); wording decisions are in ``docs/screening.md``.
 
 A question is ``<n>/<of> <item>`` and the numbered answers; the first one of a
 screening opens with how to answer and how to stop.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core import screening_texts
 from core.i18n import Gettext
 from core.instruments import INSTRUMENTS, BandCode, InstrumentCode
 from core.screening_dialogue import FollowUp, band_of
@@ -50,12 +51,6 @@ def ask_again(_: Gettext, *, instrument: InstrumentCode, answered: int) -> str:
     return SEP.join((hint.format(number=answered + 1, of=of), _answers(instrument, _)))
 
 
-def _follow_up_label(follow_up: FollowUp, positive: bool, _: Gettext) -> str:
-    if follow_up is FollowUp.PGSI:
-        return _("Continue") if positive else _("9 more questions (last 12 months)")
-    return _("Remind me every 3 months")
-
-
 def result(
     _: Gettext,
     *,
@@ -71,33 +66,18 @@ def result(
     """
     band = band_of(instrument, answers)
     positive = band.code is BandCode.POSITIVE
-    if instrument == InstrumentCode.LIE_BET:
-        if positive:
-            head = _(
-                "Your answers suggest betting may be harming you. "
-                "9 more questions about the last 12 months will tell more."
-            )
-        else:
-            head = _("No sign of harm from betting in your answers.")
-        lines = [head]
-    else:
-        head = _("Your result: {band}.").format(band=_(band.label))
-        if band.refer:
-            lines = [head, helpline_line(_, settings), _("To stop betting, send EXCLUDE 1Y.")]
-        elif band.code is BandCode.LOW_RISK:
-            lines = [" ".join((head, _("A few of your answers show some harm from betting.")))]
-        else:
-            lines = [" ".join((head, _("No sign of harm from betting in your answers.")))]
+    lines = [screening_texts.result_head(_, instrument=instrument, answers=answers)]
+    if band.refer:
+        lines += [helpline_line(_, settings), _("To stop betting, send EXCLUDE 1Y.")]
     choices = [
-        f"{key}. {_follow_up_label(follow_up, positive, _)}"
+        f"{key}. {screening_texts.follow_up_label(follow_up, positive=positive, _=_)}"
         for key, follow_up in enumerate(offered, start=1)
     ]
     return SEP.join((*lines, *choices))
 
 
-def reminders_on(_: Gettext) -> str:
-    """The citizen opted in to a quarterly reminder to check again."""
-    return _("Done. We will send you an SMS every 3 months to remind you to check again.")
+#: The citizen opted in to a quarterly reminder to check again.
+reminders_on = screening_texts.reminders_on
 
 
 def stopped(_: Gettext) -> str:
