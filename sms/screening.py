@@ -11,9 +11,12 @@ versions; request key ``sms:<message id>`` of the MO that completed it, so a
 re-processed MO stores nothing twice; the helpline SMS where NSER refers).
 
 * A reply that is not an answer asks again with a hint; a second one in a row
-  ends the screening. Other keywords work as usual and leave the screening
-  open, except ``STOP``/``SITISHA``, which ends an unfinished screening (and
-  nothing else: reminders stop with a second ``STOP``).
+  ends the screening. On a Lie/Bet item ``YES``/``NDIYO`` and ``NO``/``HAPANA``
+  answer it too, unless an exclusion or extension offer was made after the
+  item was asked (then they answer the offer, as always). Other keywords
+  work as usual and leave the screening open, except ``STOP``/``SITISHA``,
+  which ends an unfinished screening (and nothing else: reminders stop with a
+  second ``STOP``).
 * The result offers, by number, the PGSI (after Lie/Bet) and a reminder to
   check again every quarter; self-exclusion is offered as its keyword
   (``EXCLUDE 1Y``), which starts the usual two-step confirmation.
@@ -33,7 +36,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import rescreening, screening, screening_dialogue
+from core import offers, rescreening, screening, screening_dialogue
 from core.crypto import KeyRing
 from core.i18n import Gettext
 from core.instruments import INSTRUMENTS, LIE_BET, PGSI, InstrumentCode
@@ -62,6 +65,7 @@ class Open:
     language: str
     invalid: int
     expired: bool
+    asked_at: datetime
 
     @property
     def complete(self) -> bool:
@@ -102,6 +106,7 @@ async def current(db: AsyncSession, *, keyring: KeyRing, bidx: str, at: datetime
         language=row["language"],
         invalid=row["invalid"],
         expired=row["expires_at"] < at,
+        asked_at=row["expires_at"] - EXPIRES,
     )
 
 
@@ -211,16 +216,31 @@ class Turn:
         if command.intent is Intent.STOP and not open_.complete:
             await _drop(self.db, self.bidx)
             return Said(screening_replies.stopped(self._(open_.language)), open_.language)
+        if await self._yes_no_answer(open_, command):
+            typed = "1" if command.intent is Intent.CONFIRM else "2"
+            return await self._answer(open_, typed)
         if command.intent is not Intent.UNKNOWN:
             return None
         if open_.complete:
             return await self._follow(open_)
-        return await self._answer(open_)
+        return await self._answer(open_, number(self.text))
 
-    async def _answer(self, open_: Open) -> Said:
+    async def _yes_no_answer(self, open_: Open, command: Command) -> bool:
+        """True when YES/NO (any language) answers a Lie/Bet item rather than an offer.
+
+        It does when the item was asked after any exclusion or extension offer
+        of the number: a reply answers the latest question.
+        """
+        if open_.complete or open_.instrument != LIE_BET.code:
+            return False
+        if command.intent not in (Intent.CONFIRM, Intent.DECLINE):
+            return False
+        offered_at = await offers.asked_at(self.db, bidx=self.bidx)
+        return offered_at is None or offered_at < open_.asked_at
+
+    async def _answer(self, open_: Open, typed: str | None) -> Said:
         lang = open_.language
         _ = self._(lang)
-        typed = number(self.text)
         answers = screening_dialogue.answer(open_.instrument, open_.answers, typed or "")
         if typed is None or answers is None:
             if open_.invalid >= 1:

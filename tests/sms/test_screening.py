@@ -316,3 +316,34 @@ async def test_stop_turns_the_quarterly_reminders_off_and_a_later_opt_in_wins(
         "NSER: as you asked, it is time to check your betting again. "
         "Dial the NSER code and choose 4, or send CHECK. No more reminders: send STOP."
     )
+
+
+async def test_yes_and_no_answer_a_lie_bet_item_unless_an_offer_came_after_it(
+    texter: Callable[..., Texter], work: Work, rows: RowFetcher, clock: Clock
+) -> None:
+    phone = texter()
+    await phone.send("EXCLUDE 1Y")  # an offer, older than the check
+    clock.advance(minutes=1)
+    await phone.send("CHECK")
+    await phone.send("Yes")  # answers item 1/2: it was asked after the offer
+    await phone.send("HAPANA")
+    await work()
+    inbox = await phone.inbox()
+    assert inbox[2].startswith("2/2 Have you ever had to lie")
+    assert inbox[3].startswith("Your answers suggest betting may be harming you.")
+    assert await rows("exclusion") == []
+    [result] = await rows("screening_result")
+    assert (result["instrument"], result["band"]) == ("liebet", "positive")
+
+    other = texter("+254722000111")
+    await other.send("CHECK")
+    clock.advance(minutes=1)
+    await other.send("EXCLUDE 1Y")  # the newest question: YES answers it
+    await other.send("YES")
+    await other.send("2")  # the check is still open on item 1/2
+    await work()
+    inbox = await other.inbox()
+    assert inbox[2].startswith("NSER: you are excluded from betting until 21/11/2027.")
+    assert inbox[3].startswith("2/2 Have you ever had to lie")
+    [exclusion] = await rows("exclusion")
+    assert exclusion["channel"] == "sms"
