@@ -15,7 +15,13 @@ status        HALI (HALI YANGU)                      STATUS (MY STATUS)
 help          MSAADA                                 HELP, INFO
 language      LUGHA, KISWAHILI                       LANGUAGE, ENGLISH
 no reminders  SITISHA                                STOP
+screening     PIMA                                   CHECK
 ============  =====================================  ===================================
+
+``CHECK STATUS`` is a status; ``TEST`` is deliberately not a screening
+keyword (people text it to see whether a shortcode works). During a screening
+the answers are numbers, which :func:`parse` leaves :attr:`Intent.UNKNOWN`
+(:func:`number` reads them), and ``STOP``/``SITISHA`` ends the screening.
 
 Periods after the exclusion keyword: a number with a unit (``6M``, ``6 MONTHS``,
 ``MIEZI 6``, ``1Y``, ``1 YEAR``, ``MWAKA 1``, ``MWAKA MMOJA``, ``5Y``, ``MIAKA 5``,
@@ -47,6 +53,7 @@ class Intent(enum.StrEnum):
     HELP = "help"
     LANGUAGE = "language"
     STOP = "stop"
+    CHECK = "check"
     UNKNOWN = "unknown"
 
 
@@ -73,6 +80,7 @@ _PHRASES: dict[tuple[str, ...], tuple[Intent, str]] = {
     ("ACHA", "KUBETI"): (Intent.EXCLUDE, "sw"),
     ("MY", "STATUS"): (Intent.STATUS, "en"),
     ("HALI", "YANGU"): (Intent.STATUS, "sw"),
+    ("CHECK", "STATUS"): (Intent.STATUS, "en"),
 }
 _WORDS: dict[str, tuple[Intent, str]] = {
     "EXCLUDE": (Intent.EXCLUDE, "en"),
@@ -97,6 +105,8 @@ _WORDS: dict[str, tuple[Intent, str]] = {
     "SWAHILI": (Intent.LANGUAGE, "sw"),
     "STOP": (Intent.STOP, "en"),
     "SITISHA": (Intent.STOP, "sw"),
+    "CHECK": (Intent.CHECK, "en"),
+    "PIMA": (Intent.CHECK, "sw"),
 }
 _LANGUAGE_NAMES = {
     "ENGLISH": "en",
@@ -171,6 +181,12 @@ def _language_target(rest: list[str], keyword: str, lang: str) -> str:
         if word in _LANGUAGE_NAMES:
             return _LANGUAGE_NAMES[word]
     return _LANGUAGE_NAMES.get(keyword, lang)
+
+
+def number(text: str) -> str | None:
+    """The number a message is, if it is only that (``" 2. "`` -> ``"2"``), else ``None``."""
+    found = words(text)
+    return found[0] if len(found) == 1 and found[0].isdigit() else None
 
 
 def parse(text: str) -> Command:

@@ -51,8 +51,10 @@ PERIOD_CHOICES = {
     "4": Period.PERMANENT,
 }
 LANGUAGE_CHOICES = {"1": "sw", "2": "en"}
-#: The status screen's one choice: the latest screening result, shown only when asked for.
+#: The status screen's choices: the latest screening result, shown only when asked for,
+#: and no more reminders to check one's gambling again.
 STATUS_LAST_RESULT = "1"
+STATUS_STOP_REMINDERS = "2"
 
 
 def _navigate(state: State, choice: str) -> State | None:
@@ -103,7 +105,9 @@ def _on_confirm(state: State, choice: str, resume_path: tuple[str, ...]) -> Stat
 
 
 def _on_status(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
-    return act(state, Action.LAST_RESULT) if choice == STATUS_LAST_RESULT else None
+    if choice == STATUS_LAST_RESULT:
+        return act(state, Action.LAST_RESULT)
+    return act(state, Action.STOP_REMINDERS) if choice == STATUS_STOP_REMINDERS else None
 
 
 def _on_question(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:

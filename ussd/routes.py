@@ -187,6 +187,8 @@ class UssdDialogue:
             return await self.screening.last_result(lang, _)
         if state.action is Action.REMIND:
             return await self.screening.remind(state, lang, _)
+        if state.action is Action.STOP_REMINDERS:
+            return await self.screening.stop_reminders(_)
         return await self.exclude(state, lang, _)
 
     async def exclude(self, state: State, lang: str, _: Gettext) -> Reply:

@@ -118,13 +118,15 @@ def status(
     """My status: excluded until when (with the reference), or not excluded.
 
     The latest screening result is a separate choice here, never shown on this
-    screen itself: phones are shared.
+    screen itself: phones are shared. The other choice stops the quarterly
+    reminders to check one's gambling again.
     """
     if reference is None:
         head = _("You are not self-excluded. To stop betting, choose 1 on the main menu.")
     else:
         head = texts.excluded_until(_, lang=lang, ends_at=ends_at, reference=reference)
-    return with_error(SEP.join((head, _("1. My last check result"), _("0. Back"))), error, _)
+    choices = (_("1. My last check result"), _("2. Stop check reminders"), _("0. Back"))
+    return with_error(SEP.join((head, *choices)), error, _)
 
 
 def help_(_: Gettext, *, settings: Settings) -> str:

@@ -49,6 +49,7 @@ class Action(enum.StrEnum):
     HELP = "help"
     LAST_RESULT = "last_result"
     REMIND = "remind"
+    STOP_REMINDERS = "stop_reminders"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ def at(text: str) -> tuple[str | None, Screen, Action | None, Period | None, boo
         ("1*1*1*1", ("sw", Screen.CONFIRM, Action.EXCLUDE, Period.SIX_MONTHS, False)),
         ("1*2", ("sw", Screen.STATUS, None, None, False)),
         ("1*2*1", ("sw", Screen.STATUS, Action.LAST_RESULT, None, False)),
+        ("2*2*2", ("en", Screen.STATUS, Action.STOP_REMINDERS, None, False)),
+        ("2*2*3", ("en", Screen.STATUS, None, None, True)),
         ("1*2*0", ("sw", Screen.MAIN, None, None, False)),
         ("2*4", ("en", Screen.QUESTION, None, None, False)),
         ("2*3", ("en", Screen.MAIN, Action.HELP, None, False)),
