@@ -62,9 +62,7 @@ async def test_a_screening_ends_in_each_band_and_moderate_and_above_lead_to_excl
             else:
                 assert shown[-1] == "[hung up]"
     stored = [(r["instrument"], r["score"], r["band"]) for r in await rows("screening_result")]
-    assert [s for s in stored if s[0] == "pgsi"] == [
-        (t, BANDS[t]) and ("pgsi", t, BANDS[t]) for t in (0, 1, 3, 8)
-    ]
+    assert [s for s in stored if s[0] == "pgsi"] == [("pgsi", t, BANDS[t]) for t in (0, 1, 3, 8)]
     assert len(await rows("exclusion")) == 2
     helplines = [m for m in await rows("sms_message") if m["template"] == "screening_helpline"]
     assert [m["language"] for m in helplines] == [lang, lang]
