@@ -1,4 +1,4 @@
-"""The back-office application: sign-in first, then four screens reached by one key each.
+"""The back-office application: sign-in first, then the screens, each reached by one key.
 
 It runs as the SSH ``ForceCommand`` of staff accounts (``docs/backoffice.md``),
 so it must never hand over the terminal: there is no binding, command or
@@ -22,6 +22,7 @@ from backoffice.screens.dashboard import DashboardScreen
 from backoffice.screens.help import HelpScreen
 from backoffice.screens.lifts import LiftsScreen
 from backoffice.screens.login import LoginScreen
+from backoffice.screens.operators import OperatorsScreen
 from backoffice.screens.search import SearchScreen
 from core import totp
 from core.i18n import N_, Gettext, Language
@@ -34,6 +35,7 @@ SCREENS: dict[str, Callable[[], Screen[None]]] = {
     "search": SearchScreen,
     "lifts": LiftsScreen,
     "audit": AuditScreen,
+    "operators": OperatorsScreen,
 }
 
 
@@ -52,6 +54,7 @@ class BackofficeApp(App[int]):
         Binding("slash", "go('search')", N_("Search"), key_display="/"),
         Binding("l", "go('lifts')", N_("Lifts")),
         Binding("a", "go('audit')", N_("Audit")),
+        Binding("p", "go('operators')", N_("Operators"), show=False),
         Binding("question_mark", "help", N_("Help"), key_display="?"),
     ]
 
@@ -129,6 +132,7 @@ class BackofficeApp(App[int]):
                 ("search", _("Search")),
                 ("lifts", _("Lifts")),
                 ("audit", _("Audit")),
+                ("operators", _("Operators")),
             ):
                 yield SystemCommand(title, _("Show this screen"), lambda m=mode: self.action_go(m))
             yield SystemCommand(_("Help"), _("Keys and roles"), self.action_help)

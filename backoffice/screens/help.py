@@ -29,6 +29,7 @@ class HelpScreen(ModalScreen[None]):
             "  /  " + _("Search: a phone number, a reference or a BST"),
             "  l  " + _("Lifts: requests to lift an exclusion"),
             "  a  " + _("Audit: the log, and checking it"),
+            "  p  " + _("Operators: keys, webhooks, delivery health (admin)"),
             "  ?  " + _("This help"),
             "  Ctrl+Q  " + _("Quit (this also ends your session)"),
             "  Tab, Esc  " + _("Next field; leave a field to use the keys"),
@@ -38,7 +39,7 @@ class HelpScreen(ModalScreen[None]):
             "  " + _("viewer: look at figures, people, lifts and the audit log"),
             "  " + _("officer: also request a lift, with a reason"),
             "  " + _("supervisor: also approve or reject someone else's request"),
-            "  " + _("admin: everything a supervisor may"),
+            "  " + _("admin: also manage operators, their keys and webhooks"),
             "",
             _("Every search and every change is recorded in the audit log."),
         ]

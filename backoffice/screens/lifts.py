@@ -47,13 +47,6 @@ class LiftsScreen(StaffScreen):
         yield DataTable(id="requests", cursor_type="row")
         yield Static("", id="detail", markup=False)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Actions above the signed-in role are shown dimmed (core refuses them anyway)."""
-        needed = self.NEEDS.get(action)
-        if needed is not None and not self.principal.role.covers(needed):
-            return None
-        return True
-
     async def on_mount(self) -> None:
         _ = self.gettext
         table = self.query_one("#requests", DataTable)
