@@ -21,7 +21,7 @@ def when(moment: datetime | None) -> str:
 
 
 def age(since: datetime | None, now: datetime, _: Gettext) -> str:
-    """How long ago ``since`` was, roughly: ``40 s``, ``12 min``, ``5 h``, ``3 d``; ``-`` for none."""
+    """How long ago ``since`` was: ``40 s``, ``12 min``, ``5 h``, ``3 d``; ``-`` for none."""
     if since is None:
         return "-"
     seconds = max(0, int((now - since).total_seconds()))
