@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from backoffice.screens.audit import AuditScreen
+from backoffice.screens.checklist import ChecklistScreen
 from backoffice.screens.dashboard import DashboardScreen
 from backoffice.screens.help import HelpScreen
 from backoffice.screens.lifts import LiftsScreen
@@ -36,6 +37,7 @@ SCREENS: dict[str, Callable[[], Screen[None]]] = {
     "lifts": LiftsScreen,
     "audit": AuditScreen,
     "operators": OperatorsScreen,
+    "checklist": ChecklistScreen,
 }
 
 
@@ -55,6 +57,7 @@ class BackofficeApp(App[int]):
         Binding("l", "go('lifts')", N_("Lifts")),
         Binding("a", "go('audit')", N_("Audit")),
         Binding("p", "go('operators')", N_("Operators"), show=False),
+        Binding("k", "go('checklist')", N_("DSM-5 checklist"), show=False),
         Binding("question_mark", "help", N_("Help"), key_display="?"),
     ]
 
@@ -133,6 +136,7 @@ class BackofficeApp(App[int]):
                 ("lifts", _("Lifts")),
                 ("audit", _("Audit")),
                 ("operators", _("Operators")),
+                ("checklist", _("DSM-5 checklist")),
             ):
                 yield SystemCommand(title, _("Show this screen"), lambda m=mode: self.action_go(m))
             yield SystemCommand(_("Help"), _("Keys and roles"), self.action_help)

@@ -30,6 +30,7 @@ class HelpScreen(ModalScreen[None]):
             "  l  " + _("Lifts: requests to lift an exclusion"),
             "  a  " + _("Audit: the log, and checking it"),
             "  p  " + _("Operators: keys, webhooks, delivery health (admin)"),
+            "  k  " + _("DSM-5 checklist: record an assessment (officer)"),
             "  ?  " + _("This help"),
             "  Ctrl+Q  " + _("Quit (this also ends your session)"),
             "  Tab, Esc  " + _("Next field; leave a field to use the keys"),
