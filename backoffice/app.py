@@ -24,6 +24,7 @@ from backoffice.screens.help import HelpScreen
 from backoffice.screens.lifts import LiftsScreen
 from backoffice.screens.login import LoginScreen
 from backoffice.screens.operators import OperatorsScreen
+from backoffice.screens.reports import ReportsScreen
 from backoffice.screens.search import SearchScreen
 from core import totp
 from core.i18n import N_, Gettext, Language
@@ -38,6 +39,7 @@ SCREENS: dict[str, Callable[[], Screen[None]]] = {
     "audit": AuditScreen,
     "operators": OperatorsScreen,
     "checklist": ChecklistScreen,
+    "reports": ReportsScreen,
 }
 
 
@@ -58,6 +60,7 @@ class BackofficeApp(App[int]):
         Binding("a", "go('audit')", N_("Audit")),
         Binding("p", "go('operators')", N_("Operators"), show=False),
         Binding("k", "go('checklist')", N_("DSM-5 checklist"), show=False),
+        Binding("e", "go('reports')", N_("Reports"), show=False),
         Binding("question_mark", "help", N_("Help"), key_display="?"),
     ]
 
@@ -137,6 +140,7 @@ class BackofficeApp(App[int]):
                 ("audit", _("Audit")),
                 ("operators", _("Operators")),
                 ("checklist", _("DSM-5 checklist")),
+                ("reports", _("Reports")),
             ):
                 yield SystemCommand(title, _("Show this screen"), lambda m=mode: self.action_go(m))
             yield SystemCommand(_("Help"), _("Keys and roles"), self.action_help)

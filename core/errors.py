@@ -80,6 +80,10 @@ class NotFound(NSERError):
     """The thing asked for does not exist (an operator, a key, a reference, a BST)."""
 
 
+class ExportFailed(NSERError):
+    """A report file could not be written (the reports directory is missing or read-only)."""
+
+
 class OperatorConflict(NSERError):
     """An operator change that clashes with what exists, e.g. a licence registered twice."""
 

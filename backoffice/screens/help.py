@@ -31,6 +31,7 @@ class HelpScreen(ModalScreen[None]):
             "  a  " + _("Audit: the log, and checking it"),
             "  p  " + _("Operators: keys, webhooks, delivery health (admin)"),
             "  k  " + _("DSM-5 checklist: record an assessment (officer)"),
+            "  e  " + _("Reports: monthly figures for GRAK; Ctrl+S exports CSV (officer)"),
             "  ?  " + _("This help"),
             "  Ctrl+Q  " + _("Quit (this also ends your session)"),
             "  Tab, Esc  " + _("Next field; leave a field to use the keys"),
