@@ -26,6 +26,7 @@ from backoffice.screens.login import LoginScreen
 from backoffice.screens.operators import OperatorsScreen
 from backoffice.screens.reports import ReportsScreen
 from backoffice.screens.search import SearchScreen
+from backoffice.screens.walkin import WalkInScreen
 from core import totp
 from core.i18n import N_, Gettext, Language
 from core.permissions import Principal
@@ -40,6 +41,7 @@ SCREENS: dict[str, Callable[[], Screen[None]]] = {
     "operators": OperatorsScreen,
     "checklist": ChecklistScreen,
     "reports": ReportsScreen,
+    "walkin": WalkInScreen,
 }
 
 
@@ -61,6 +63,7 @@ class BackofficeApp(App[int]):
         Binding("p", "go('operators')", N_("Operators"), show=False),
         Binding("k", "go('checklist')", N_("DSM-5 checklist"), show=False),
         Binding("e", "go('reports')", N_("Reports"), show=False),
+        Binding("w", "go('walkin')", N_("Walk-in"), show=False),
         Binding("question_mark", "help", N_("Help"), key_display="?"),
     ]
 
@@ -141,6 +144,7 @@ class BackofficeApp(App[int]):
                 ("operators", _("Operators")),
                 ("checklist", _("DSM-5 checklist")),
                 ("reports", _("Reports")),
+                ("walkin", _("Walk-in registration")),
             ):
                 yield SystemCommand(title, _("Show this screen"), lambda m=mode: self.action_go(m))
             yield SystemCommand(_("Help"), _("Keys and roles"), self.action_help)

@@ -84,6 +84,7 @@ async def test_ctrl_z_the_palette_and_links_keep_the_staff_member_inside(
             "Operators",
             "DSM-5 checklist",
             "Reports",
+            "Walk-in registration",
             "Help",
             "Quit",
         ]
