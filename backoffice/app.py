@@ -2,8 +2,9 @@
 
 It runs as the SSH ``ForceCommand`` of staff accounts (``docs/backoffice.md``),
 so it must never hand over the terminal: there is no binding, command or
-action that starts a program, suspends the process (Ctrl+Z), opens a browser
-or writes a file, and quitting ends the process and with it the SSH session.
+action that starts a program, suspends the process (Ctrl+Z) or opens a browser;
+the only file it writes is a CSV report, into the one reports directory
+(:mod:`core.reports`); quitting ends the process and with it the SSH session.
 """
 
 from __future__ import annotations
