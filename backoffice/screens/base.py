@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from backoffice.widgets.chrome import StaffFooter, TopBar
 from backoffice.widgets.text import problem
@@ -87,6 +87,14 @@ class StaffScreen(Screen[None]):
         if self.app.is_headless:  # tests and snapshots: no blinking cursor to race
             for field in self.query(Input):
                 field.cursor_blink = False
+
+    def cursor_key(self, selector: str) -> int | None:
+        """The integer row key under the cursor of the table ``selector`` (``None`` if empty)."""
+        table = self.query_one(selector, DataTable)
+        if table.cursor_row < 0 or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key else None
 
     def say(self, text: str, *, error: bool = False) -> None:
         """Show ``text`` in the status line (marked as an error when ``error``)."""

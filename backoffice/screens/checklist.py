@@ -13,13 +13,13 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.widgets import Input, SelectionList, Static
 
 from backoffice.screens.base import StaffScreen
+from backoffice.widgets.person import PersonFields
 from core import assessments
 from core.errors import InvalidMsisdn, RequestKeyConflict
-from core.i18n import LANGUAGES, N_, Language
+from core.i18n import N_
 from core.instruments.dsm5 import DSM5
 from core.models import Role
 
@@ -48,9 +48,7 @@ class ChecklistScreen(StaffScreen):
 
     def body(self) -> ComposeResult:
         _ = self.gettext
-        with Horizontal(id="person"):
-            yield Input(id="phone", placeholder=_("The person's phone number"), max_length=20)
-            yield Input(value=Language.SWAHILI.value, id="language", max_length=2)
+        yield PersonFields()
         yield SelectionList[int](
             *((f"{n + 1}. {_(item)}", n) for n, item in enumerate(DSM5.items)),
             id="criteria",
@@ -100,9 +98,9 @@ class ChecklistScreen(StaffScreen):
     async def action_save(self) -> None:
         """Store the checklist for the number typed."""
         _ = self.gettext
-        phone = self.query_one("#phone", Input).value
-        language = self.query_one("#language", Input).value.strip().lower()
-        if language not in LANGUAGES:
+        person = self.query_one(PersonFields)
+        phone, language = person.phone, person.language
+        if language is None:
             self.say(_("Language: type sw or en."), error=True)
             return
         met, key, now = self.met(), self.request_key, self.core.clock()
@@ -134,6 +132,6 @@ class ChecklistScreen(StaffScreen):
         if result.meaning.refer:
             line += " " + _("The helpline is being texted to them.")
         self.request_key = self.new_key()
-        self.query_one("#phone", Input).value = ""
+        self.query_one(PersonFields).clear()
         self.query_one("#criteria", SelectionList).deselect_all()
         self.say(line)

@@ -92,11 +92,8 @@ class LiftsScreen(StaffScreen):
 
     def selected(self) -> lifts.LiftView | None:
         """The request under the cursor."""
-        table = self.query_one("#requests", DataTable)
-        if not self.views or table.cursor_row < 0 or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.views.get(int(key or 0))
+        key = self.cursor_key("#requests")
+        return None if key is None else self.views.get(key)
 
     def on_data_table_row_highlighted(self) -> None:
         self.describe()

@@ -103,11 +103,8 @@ class OperatorsScreen(StaffScreen):
 
     def selected(self) -> operator_admin.OperatorLine | None:
         """The operator under the cursor."""
-        table = self.query_one("#operators", DataTable)
-        if not self.lines or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.lines.get(int(key or 0))
+        key = self.cursor_key("#operators")
+        return None if key is None else self.lines.get(key)
 
     def on_data_table_row_highlighted(self) -> None:
         self.describe()

@@ -7,6 +7,7 @@ directory on the server under the name typed; exporting is audited by core.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -55,13 +56,19 @@ class ReportsScreen(StaffScreen):
     async def on_input_submitted(self) -> None:
         await self.load()
 
+    def month(self) -> date | None:
+        """The month typed (its first day), or ``None`` with the reason on the status line."""
+        try:
+            return reports.parse_month(self.query_one("#month", Input).value)
+        except InvalidInput:
+            self.say(self.gettext("Write the month as YYYY-MM, e.g. 2026-11."), error=True)
+            return None
+
     async def load(self) -> None:
         """Read the typed month's report and show its totals."""
         _ = self.gettext
-        try:
-            month = reports.parse_month(self.query_one("#month", Input).value)
-        except InvalidInput:
-            self.say(_("Write the month as YYYY-MM, e.g. 2026-11."), error=True)
+        month = self.month()
+        if month is None:
             return
         report = await self.call(
             lambda db: reports.monthly(db, principal=self.principal, month=month)
@@ -99,10 +106,8 @@ class ReportsScreen(StaffScreen):
     async def action_export(self) -> None:
         """Write the month's CSV under the name typed."""
         _ = self.gettext
-        try:
-            month = reports.parse_month(self.query_one("#month", Input).value)
-        except InvalidInput:
-            self.say(_("Write the month as YYYY-MM, e.g. 2026-11."), error=True)
+        month = self.month()
+        if month is None:
             return
         name, now = self.query_one("#file", Input).value, self.core.clock()
         directory = self.core.settings.reports_path

@@ -17,11 +17,12 @@ from textual.containers import Horizontal
 from textual.widgets import Input, RadioButton, RadioSet, Static
 
 from backoffice.screens.base import StaffScreen
+from backoffice.widgets.person import PersonFields
 from backoffice.widgets.text import period as period_words
 from backoffice.widgets.text import when
 from core import walkin
 from core.errors import AlreadyExcluded, CodeRefused, InvalidMsisdn
-from core.i18n import LANGUAGES, N_, Language
+from core.i18n import N_
 from core.models import Role
 from core.periods import Period
 from core.texts import until
@@ -46,9 +47,7 @@ class WalkInScreen(StaffScreen):
 
     def body(self) -> ComposeResult:
         _ = self.gettext
-        with Horizontal(id="person"):
-            yield Input(id="phone", placeholder=_("The person's phone number"), max_length=20)
-            yield Input(value=Language.SWAHILI.value, id="language", max_length=2)
+        yield PersonFields()
         with RadioSet(id="period", compact=True):
             for value in Period:
                 yield RadioButton(
@@ -100,9 +99,9 @@ class WalkInScreen(StaffScreen):
     async def action_send(self) -> None:
         """Text a one-time code to the number typed."""
         _ = self.gettext
-        phone = self.query_one("#phone", Input).value
-        language = self.query_one("#language", Input).value.strip().lower()
-        if language not in LANGUAGES:
+        person = self.query_one(PersonFields)
+        phone, language = person.phone, person.language
+        if language is None:
             self.say(_("Language: type sw or en."), error=True)
             return
         now = self.core.clock()
@@ -192,7 +191,6 @@ class WalkInScreen(StaffScreen):
         code = self.query_one("#code", Input)
         code.value = ""
         code.disabled = True
-        self.query_one("#phone", Input).value = ""
-        self.query_one("#phone", Input).focus()
+        self.query_one(PersonFields).clear()
         self.query_one("#outcome", Static).update(text)
         self.say(self.gettext("Done. The next person may start."))

@@ -21,6 +21,7 @@ from tests.backoffice.conftest import (
     status,
     type_into,
 )
+from tests.support.audit import refused_actions
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.staff import Member, member
@@ -115,7 +116,4 @@ async def test_bad_input_and_a_viewer_are_refused_and_nothing_is_stored(
         assert status(pilot) == "! Refused: this needs the officer role."
     assert await rows("screening_result") == []
     assert await rows("subject") == []
-    refused = [
-        e["after"]["action"] for e in await rows("audit_entry") if e["action"] == "staff.refused"
-    ]
-    assert refused == ["screening.assess"]
+    assert await refused_actions(rows) == ["screening.assess"]

@@ -20,6 +20,7 @@ from tests.backoffice.conftest import (
     status,
     type_into,
 )
+from tests.support.audit import refused_actions
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.push import register
@@ -176,7 +177,4 @@ async def test_a_supervisor_is_refused_the_operators_screen_in_core_and_audited(
         await pilot.press("n")
         await settle(pilot)
         assert type(app.screen).__name__ == "OperatorsScreen"  # no form opened
-    refused = [
-        e["after"]["action"] for e in await rows("audit_entry") if e["action"] == "staff.refused"
-    ]
-    assert refused == ["operator.list"]
+    assert await refused_actions(rows) == ["operator.list"]

@@ -24,6 +24,7 @@ from tests.backoffice.conftest import (
     status,
     type_into,
 )
+from tests.support.audit import refused_actions
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.push import register
@@ -137,10 +138,7 @@ async def test_a_viewer_sees_the_figures_but_cannot_export(
         await settle(pilot)
         assert status(pilot) == "! Refused: this needs the officer role."
     assert not settings.reports_path.exists()
-    refused = [
-        e["after"]["action"] for e in await rows("audit_entry") if e["action"] == "staff.refused"
-    ]
-    assert refused == ["report.export"]
+    assert await refused_actions(rows) == ["report.export"]
 
 
 async def test_an_unwritable_reports_directory_gets_a_clear_line_and_no_audit_entry(

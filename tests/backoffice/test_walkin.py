@@ -22,6 +22,7 @@ from tests.backoffice.conftest import (
     status,
     type_into,
 )
+from tests.support.audit import refused_actions
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.staff import Member, excluded, member
@@ -196,7 +197,4 @@ async def test_bad_numbers_and_a_viewer_are_refused_and_nothing_is_sent(
         await settle(pilot)
         assert status(pilot) == "! Refused: this needs the officer role."
     assert await rows("sms_message") == []
-    refused = [
-        e["after"]["action"] for e in await rows("audit_entry") if e["action"] == "staff.refused"
-    ]
-    assert refused == ["walkin.start"]
+    assert await refused_actions(rows) == ["walkin.start"]
