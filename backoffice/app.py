@@ -1,9 +1,10 @@
-"""The back-office application: sign-in first, then four screens reached by one key each.
+"""The back-office application: sign-in first, then the screens, each reached by one key.
 
 It runs as the SSH ``ForceCommand`` of staff accounts (``docs/backoffice.md``),
 so it must never hand over the terminal: there is no binding, command or
-action that starts a program, suspends the process (Ctrl+Z), opens a browser
-or writes a file, and quitting ends the process and with it the SSH session.
+action that starts a program, suspends the process (Ctrl+Z) or opens a browser;
+the only file it writes is a CSV report, into the one reports directory
+(:mod:`core.reports`); quitting ends the process and with it the SSH session.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from backoffice.screens.audit import AuditScreen
+from backoffice.screens.checklist import ChecklistScreen
 from backoffice.screens.dashboard import DashboardScreen
 from backoffice.screens.help import HelpScreen
 from backoffice.screens.lifts import LiftsScreen
 from backoffice.screens.login import LoginScreen
+from backoffice.screens.operators import OperatorsScreen
+from backoffice.screens.reports import ReportsScreen
 from backoffice.screens.search import SearchScreen
+from backoffice.screens.walkin import WalkInScreen
 from core import totp
 from core.i18n import N_, Gettext, Language
 from core.permissions import Principal
@@ -34,6 +39,10 @@ SCREENS: dict[str, Callable[[], Screen[None]]] = {
     "search": SearchScreen,
     "lifts": LiftsScreen,
     "audit": AuditScreen,
+    "operators": OperatorsScreen,
+    "checklist": ChecklistScreen,
+    "reports": ReportsScreen,
+    "walkin": WalkInScreen,
 }
 
 
@@ -52,6 +61,10 @@ class BackofficeApp(App[int]):
         Binding("slash", "go('search')", N_("Search"), key_display="/"),
         Binding("l", "go('lifts')", N_("Lifts")),
         Binding("a", "go('audit')", N_("Audit")),
+        Binding("p", "go('operators')", N_("Operators"), show=False),
+        Binding("k", "go('checklist')", N_("DSM-5 checklist"), show=False),
+        Binding("e", "go('reports')", N_("Reports"), show=False),
+        Binding("w", "go('walkin')", N_("Walk-in"), show=False),
         Binding("question_mark", "help", N_("Help"), key_display="?"),
     ]
 
@@ -129,6 +142,10 @@ class BackofficeApp(App[int]):
                 ("search", _("Search")),
                 ("lifts", _("Lifts")),
                 ("audit", _("Audit")),
+                ("operators", _("Operators")),
+                ("checklist", _("DSM-5 checklist")),
+                ("reports", _("Reports")),
+                ("walkin", _("Walk-in registration")),
             ):
                 yield SystemCommand(title, _("Show this screen"), lambda m=mode: self.action_go(m))
             yield SystemCommand(_("Help"), _("Keys and roles"), self.action_help)

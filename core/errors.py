@@ -80,6 +80,23 @@ class NotFound(NSERError):
     """The thing asked for does not exist (an operator, a key, a reference, a BST)."""
 
 
+class CodeRefused(NSERError):
+    """A one-time code typed at the back-office desk was not accepted.
+
+    Attributes:
+        kind: ``wrong`` (another code), ``expired`` (too old), ``tries`` (too many
+            wrong codes for this one) or ``other`` (issued to another staff member).
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"one-time code refused ({kind})")
+        self.kind = kind
+
+
+class ExportFailed(NSERError):
+    """A report file could not be written (the reports directory is missing or read-only)."""
+
+
 class OperatorConflict(NSERError):
     """An operator change that clashes with what exists, e.g. a licence registered twice."""
 

@@ -2,9 +2,9 @@
 
 Days and weeks are Nairobi calendar days and ISO weeks (Monday to Sunday).
 Exclusions count by the channel that created them; extensions are not new
-exclusions. Figures for data that other parts of the register will add
-(screenings, operator deliveries, SMS, signed checkpoints) join here as those
-parts arrive.
+exclusions. :func:`health` adds how the register reaches people and operators:
+webhook deliveries, SMS that failed, and the age of the newest signed audit
+checkpoint. Every query runs under the engine's statement timeout.
 """
 
 from __future__ import annotations
@@ -16,7 +16,19 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.models import Exclusion, ExclusionStatus, LiftRequest, LiftStatus, Role
+from core.models import (
+    AuditCheckpoint,
+    Delivery,
+    DeliveryStatus,
+    Exclusion,
+    ExclusionStatus,
+    LiftRequest,
+    LiftStatus,
+    MessageStatus,
+    Operator,
+    Role,
+    SmsMessage,
+)
 from core.periods import NAIROBI
 from core.permissions import Principal, requires
 
@@ -93,4 +105,76 @@ async def figures(db: AsyncSession, /, *, principal: Principal, now: datetime) -
         week={channel: n for channel, _, n in made},
         active=dict(active),
         lifts=dict(lifts),
+    )
+
+
+#: How far back the dashboard counts SMS that finally failed.
+SMS_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Health:
+    """How the register's messages are getting out, at ``as_of`` (UTC).
+
+    ``pending`` and ``failed`` count webhook deliveries in those states (all
+    operators); ``oldest_pending`` is when the oldest pending one was written;
+    ``failing`` maps an operator's name to its failed deliveries, most first;
+    ``sms_failed`` counts SMS that finally failed in the last :data:`SMS_WINDOW`;
+    ``checkpoint_at`` is when the newest audit checkpoint was signed. Times are
+    ``None`` when there is none.
+    """
+
+    as_of: datetime
+    pending: int
+    failed: int
+    oldest_pending: datetime | None
+    failing: dict[str, int]
+    sms_failed: int
+    checkpoint_at: datetime | None
+
+
+@requires(Role.VIEWER, "dashboard.view")
+async def health(db: AsyncSession, /, *, principal: Principal, now: datetime) -> Health:
+    """Deliveries, SMS failures and checkpoint age at ``now`` (four queries, read-only).
+
+    Raises:
+        PermissionDenied: the account may not act (audited).
+    """
+    status = col(Delivery.status)
+    pending, failed, oldest = (
+        await db.exec(
+            select(
+                func.count().filter(status == DeliveryStatus.PENDING.value),
+                func.count().filter(status == DeliveryStatus.FAILED.value),
+                func.min(col(Delivery.created_at)).filter(status == DeliveryStatus.PENDING.value),
+            ).where(status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]))
+        )
+    ).one()
+    failing = (
+        await db.exec(
+            select(col(Operator.name), func.count())
+            .select_from(Delivery)
+            .join(Operator, col(Operator.id) == col(Delivery.operator_id))
+            .where(status == DeliveryStatus.FAILED.value)
+            .group_by(col(Operator.name))
+            .order_by(func.count().desc(), col(Operator.name))
+        )
+    ).all()
+    sms_failed = (
+        await db.exec(
+            select(func.count()).where(
+                col(SmsMessage.status) == MessageStatus.FAILED.value,
+                col(SmsMessage.final_at) >= now - SMS_WINDOW,
+            )
+        )
+    ).one()
+    checkpoint_at = (await db.exec(select(func.max(col(AuditCheckpoint.signed_at))))).one()
+    return Health(
+        as_of=now,
+        pending=pending,
+        failed=failed,
+        oldest_pending=oldest,
+        failing=dict(failing),
+        sms_failed=sms_failed,
+        checkpoint_at=checkpoint_at,
     )

@@ -97,6 +97,14 @@ def screening_helpline(_: Gettext, lang: str, params: Mapping[str, Any], setting
     )
 
 
+def walkin_code(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings) -> str:
+    """The one-time code a person at an NSER desk reads out to prove they hold the phone."""
+    return _(
+        "NSER: your code is {code}. Give it to the NSER officer only if you are at the "
+        "office asking to stop betting. It expires in {minutes} minutes."
+    ).format(code=params["code"], minutes=params["minutes"])
+
+
 def rescreen_reminder(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings) -> str:
     """The quarterly reminder to screen again, for those who opted in."""
     return _(
@@ -152,6 +160,7 @@ TEMPLATES: dict[str, Template] = {
     "expiry": expiry,
     "screening_helpline": screening_helpline,
     "rescreen_reminder": rescreen_reminder,
+    "walkin_code": walkin_code,
     "ops_low_balance": ops_low_balance,
     "ops_sending_failing": ops_sending_failing,
     "operator_webhook_disabled": operator_webhook_disabled,

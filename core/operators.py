@@ -369,23 +369,44 @@ async def configure(
     now: datetime,
     webhook_url: str | None = None,
     allow: list[str] | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    keyring: KeyRing | None = None,
 ) -> None:
-    """Change the webhook URL (re-enabling an endpoint a ``410`` disabled) and/or the allowlist.
+    """Change the webhook URL (re-enabling an endpoint a ``410`` disabled), the allowlist
+    and/or the technical contact (``""`` removes a URL, name or phone; ``None`` keeps it).
+
+    A new contact phone is sealed with ``keyring``; the audit entry says only
+    whether the phone changed, never the number.
 
     Raises:
         NotFound: no such operator.
-        InvalidInput: bad URL or CIDR.
+        InvalidInput: bad URL, CIDR or contact phone.
+        ValueError: a contact phone without a ``keyring`` to seal it.
     """
     operator = await get(db, operator_id)
     before: dict[str, object] = {
         "webhook_url": operator.webhook_url,
         "allow_cidrs": list(operator.allow_cidrs),
+        "contact_name": operator.contact_name,
     }
+    after: dict[str, object] = {}
     if webhook_url is not None:
         operator.webhook_url = check_webhook_url(webhook_url) if webhook_url else None
         operator.webhook_disabled_at = None
     if allow is not None:
         operator.allow_cidrs = check_cidrs(allow)
+    if contact_name is not None:
+        operator.contact_name = contact_name.strip() or None
+    if contact_phone is not None:
+        if contact_phone and keyring is None:
+            raise ValueError("a contact phone needs the keyring to seal it")
+        operator.contact_phone_sealed = (
+            keyring.seal(normalise_msisdn(contact_phone), field=CONTACT_FIELD)
+            if contact_phone and keyring is not None
+            else None
+        )
+        after["contact_phone_changed"] = True
     operator.updated_at = now
     db.add(operator)
     await _audit(
@@ -395,7 +416,12 @@ async def configure(
         actor=actor,
         now=now,
         before=before,
-        after={"webhook_url": operator.webhook_url, "allow_cidrs": operator.allow_cidrs},
+        after={
+            "webhook_url": operator.webhook_url,
+            "allow_cidrs": operator.allow_cidrs,
+            "contact_name": operator.contact_name,
+            **after,
+        },
     )
 
 

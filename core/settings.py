@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         validation_alias="NSER_LIFT_COOLING_OFF_DAYS",
         description="Days between a supervisor approving a lift and the exclusion being lifted.",
     )
+    report_dir: Path | None = Field(
+        default=None,
+        validation_alias="NSER_REPORT_DIR",
+        description="Where the back-office writes CSV reports (default: NSER_DATA_DIR/reports).",
+    )
     log_level: str = Field(default="INFO", validation_alias="NSER_LOG_LEVEL")
     database_timeout: float = Field(
         default=2.0,
@@ -333,6 +338,11 @@ class Settings(BaseSettings):
     def owner_url(self) -> str | None:
         """The URL migrations run with: ``DATABASE_OWNER_URL``, else ``DATABASE_URL``."""
         return self.database_owner_url or self.database_url
+
+    @property
+    def reports_path(self) -> Path:
+        """The one directory CSV reports are written to (``report_dir``, else under data_dir)."""
+        return self.report_dir or self.data_dir / "reports"
 
     @property
     def key_file(self) -> Path:

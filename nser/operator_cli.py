@@ -1,4 +1,4 @@
-"""``nser operator …``: managing operators from the shell until the back-office has a screen.
+"""``nser operator …``: managing operators from the shell (the back-office's ``p`` screen too).
 
 Every subcommand prints plain lines for people, or one JSON object with
 ``--json`` for scripts; credentials (API keys, webhook secrets) are printed

@@ -4,17 +4,19 @@ of calling core that turns its refusals and a silent database into a line on the
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from backoffice.widgets.chrome import StaffFooter, TopBar
 from backoffice.widgets.text import problem
+from core import queue
 from core.i18n import Gettext
+from core.models import Role
 from core.permissions import Principal
 from core.services import Services
 
@@ -31,7 +33,12 @@ class StaffScreen(Screen[None]):
     operation in its own database session; an error every screen may meet
     (refused, database down, not found, conflict) is shown in the status line
     and returns ``None``; a screen's own errors it catches itself.
+
+    ``NEEDS`` maps an action to the role it needs: the footer dims it for a
+    lesser role (core refuses it anyway, and audits the refusal).
     """
+
+    NEEDS: ClassVar[dict[str, Role]] = {}
 
     @property
     def bo(self) -> BackofficeApp:
@@ -54,6 +61,13 @@ class StaffScreen(Screen[None]):
         """Translation into the staff member's language."""
         return self.bo.gettext
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Actions above the signed-in role are shown dimmed (core refuses them anyway)."""
+        needed = self.NEEDS.get(action)
+        if needed is not None and not self.principal.role.covers(needed):
+            return None
+        return True
+
     def heading(self) -> str:
         """The screen's name in the title bar."""
         raise NotImplementedError
@@ -74,6 +88,14 @@ class StaffScreen(Screen[None]):
             for field in self.query(Input):
                 field.cursor_blink = False
 
+    def cursor_key(self, selector: str) -> int | None:
+        """The integer row key under the cursor of the table ``selector`` (``None`` if empty)."""
+        table = self.query_one(selector, DataTable)
+        if table.cursor_row < 0 or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key else None
+
     def say(self, text: str, *, error: bool = False) -> None:
         """Show ``text`` in the status line (marked as an error when ``error``)."""
         status = self.query_one("#status", Static)
@@ -81,11 +103,15 @@ class StaffScreen(Screen[None]):
         status.update(("! " if error else "") + text)
 
     async def call(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
-        """``await operation(db)`` in a session that is committed after it; errors shown."""
+        """``await operation(db)`` in a session that is committed after it; errors shown.
+
+        Jobs the operation asked for (an SMS, a webhook push) are enqueued once the
+        commit succeeded (:func:`core.queue.commit`; the sweepers are the fallback).
+        """
         try:
             async with self.core.db() as db:
                 result = await operation(db)
-                await db.commit()
+                await queue.commit(db, self.core.queue)
                 return result
         except Exception as exc:  # mapped below; anything unexpected is re-raised
             message = problem(exc, self.gettext)
@@ -93,3 +119,12 @@ class StaffScreen(Screen[None]):
                 raise
             self.say(message, error=True)
             return None
+
+    async def done(self, operation: Callable[[AsyncSession], Awaitable[object]]) -> bool:
+        """:meth:`call` for an operation that returns nothing: whether it went through."""
+
+        async def run(db: AsyncSession) -> bool:
+            await operation(db)
+            return True
+
+        return await self.call(run) is not None

@@ -1,4 +1,5 @@
-"""The dashboard: new exclusions by channel, exclusions in force by period, lifts under way.
+"""The dashboard: new exclusions by channel, exclusions in force by period, lifts under way,
+and how messages get out (webhook deliveries, failed SMS, the newest audit checkpoint's age).
 
 Refreshed every :data:`REFRESH_SECONDS` and on ``r``. Only aggregates: no
 person appears here, so looking at it is not audited.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,7 +17,7 @@ from textual.containers import Grid
 from textual.widgets import DataTable, Static
 
 from backoffice.screens.base import StaffScreen
-from backoffice.widgets.text import period, when
+from backoffice.widgets.text import age, period, when
 from core import figures
 from core.i18n import N_
 from core.models import Channel
@@ -25,7 +27,7 @@ REFRESH_SECONDS = 10
 
 
 class DashboardScreen(StaffScreen):
-    """Three small tables and the time of the figures."""
+    """Four small tables and the time of the figures."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "refresh", N_("Refresh"))]
 
@@ -37,6 +39,7 @@ class DashboardScreen(StaffScreen):
             yield DataTable(id="new", cursor_type="none", zebra_stripes=False)
             yield DataTable(id="active", cursor_type="none")
             yield DataTable(id="lifts", cursor_type="none")
+            yield DataTable(id="health", cursor_type="none")
             yield Static("", id="as-of", markup=False)
 
     def on_mount(self) -> None:
@@ -50,6 +53,9 @@ class DashboardScreen(StaffScreen):
         lifts = self.query_one("#lifts", DataTable)
         lifts.border_title = _("Lift requests")
         lifts.add_columns(_("Stage"), _("Requests"))
+        health = self.query_one("#health", DataTable)
+        health.border_title = _("Getting the word out")
+        health.add_columns(_("What"), _("Now"))
         self.set_interval(REFRESH_SECONDS, self.action_refresh)
         self.action_refresh()
 
@@ -61,11 +67,18 @@ class DashboardScreen(StaffScreen):
     async def load(self) -> None:
         """Fetch and show the figures (a worker: the screen stays responsive)."""
         now = self.core.clock()
-        shown = await self.call(lambda db: figures.figures(db, principal=self.principal, now=now))
-        if shown is not None:
-            self.show(shown)
 
-    def show(self, data: figures.Figures) -> None:
+        async def both(db: AsyncSession) -> tuple[figures.Figures, figures.Health]:
+            return (
+                await figures.figures(db, principal=self.principal, now=now),
+                await figures.health(db, principal=self.principal, now=now),
+            )
+
+        shown = await self.call(both)
+        if shown is not None:
+            self.show(*shown)
+
+    def show(self, data: figures.Figures, health: figures.Health) -> None:
         """Fill the tables with ``data``; every channel and period is listed, zeros too."""
         _ = self.gettext
         channels = {
@@ -87,8 +100,22 @@ class DashboardScreen(StaffScreen):
         lifts.clear()
         lifts.add_row(_("Awaiting a decision"), str(data.lifts.get("requested", 0)))
         lifts.add_row(_("Approved, cooling off"), str(data.lifts.get("approved", 0)))
+        self.show_health(health)
         self.query_one("#as-of", Static).update(
             _("Figures at {time}; the week began on Monday {day}.").format(
                 time=when(data.as_of), day=data.week_start.strftime("%d/%m/%Y")
             )
         )
+
+    def show_health(self, data: figures.Health) -> None:
+        """Deliveries, the operators failing most, failed SMS and the checkpoint's age."""
+        _ = self.gettext
+        failing = ", ".join(f"{name} ({n})" for name, n in data.failing.items())
+        table = self.query_one("#health", DataTable)
+        table.clear()
+        table.add_row(_("Pushes pending"), str(data.pending))
+        table.add_row(_("Oldest pending"), age(data.oldest_pending, data.as_of, _))
+        table.add_row(_("Pushes failed"), str(data.failed))
+        table.add_row(_("Failing"), failing[:20] or "-")
+        table.add_row(_("SMS failed, 24 h"), str(data.sms_failed))
+        table.add_row(_("Last checkpoint"), age(data.checkpoint_at, data.as_of, _))

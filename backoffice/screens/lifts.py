@@ -47,13 +47,6 @@ class LiftsScreen(StaffScreen):
         yield DataTable(id="requests", cursor_type="row")
         yield Static("", id="detail", markup=False)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Actions above the signed-in role are shown dimmed (core refuses them anyway)."""
-        needed = self.NEEDS.get(action)
-        if needed is not None and not self.principal.role.covers(needed):
-            return None
-        return True
-
     async def on_mount(self) -> None:
         _ = self.gettext
         table = self.query_one("#requests", DataTable)
@@ -99,11 +92,8 @@ class LiftsScreen(StaffScreen):
 
     def selected(self) -> lifts.LiftView | None:
         """The request under the cursor."""
-        table = self.query_one("#requests", DataTable)
-        if not self.views or table.cursor_row < 0 or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.views.get(int(key or 0))
+        key = self.cursor_key("#requests")
+        return None if key is None else self.views.get(key)
 
     def on_data_table_row_highlighted(self) -> None:
         self.describe()

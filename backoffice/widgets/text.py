@@ -20,6 +20,20 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone(NAIROBI).strftime("%d/%m/%Y %H:%M") if moment else "-"
 
 
+def age(since: datetime | None, now: datetime, _: Gettext) -> str:
+    """How long ago ``since`` was: ``40 s``, ``12 min``, ``5 h``, ``3 d``; ``-`` for none."""
+    if since is None:
+        return "-"
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 60:
+        return _("{n} s").format(n=seconds)
+    if seconds < 3600:
+        return _("{n} min").format(n=seconds // 60)
+    if seconds < 86400:
+        return _("{n} h").format(n=seconds // 3600)
+    return _("{n} d").format(n=seconds // 86400)
+
+
 def period(value: str, _: Gettext) -> str:
     """A stored period (``6m``) as staff read it (``6 months``)."""
     try:

@@ -10,6 +10,7 @@ from core import staff
 from core.models import Role
 from core.services import Services
 from tests.backoffice.conftest import SIZE, AppFactory, cells, settle, sign_in, status, type_into
+from tests.support.audit import refused_actions
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.staff import Member, excluded, member
@@ -104,10 +105,7 @@ async def test_a_supervisor_cannot_approve_their_own_request(
             "! Refused: you made this request, so someone else must decide it."
         )
         assert cells(pilot, "#requests")[0][2] == "awaiting decision"
-    refused = [
-        e["after"]["action"] for e in await rows("audit_entry") if e["action"] == "staff.refused"
-    ]
-    assert refused == ["lift.approve", "lift.reject"]
+    assert await refused_actions(rows) == ["lift.approve", "lift.reject"]
 
 
 async def test_a_viewer_sees_the_keys_dimmed_and_core_refuses_a_disabled_officer(

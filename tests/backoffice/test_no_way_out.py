@@ -76,7 +76,18 @@ async def test_ctrl_z_the_palette_and_links_keep_the_staff_member_inside(
         await settle(pilot)
         assert app.is_running
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        assert titles == ["Dashboard", "Search", "Lifts", "Audit", "Help", "Quit"]
+        assert titles == [
+            "Dashboard",
+            "Search",
+            "Lifts",
+            "Audit",
+            "Operators",
+            "DSM-5 checklist",
+            "Reports",
+            "Walk-in registration",
+            "Help",
+            "Quit",
+        ]
         await pilot.press("ctrl+p")
         await settle(pilot)
         assert isinstance(app.screen, CommandPalette)

@@ -24,6 +24,7 @@ from tests.backoffice.conftest import (
 from tests.support.audit import as_superuser, sequence
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
+from tests.support.push import register
 from tests.support.staff import excluded, member
 
 
@@ -60,6 +61,48 @@ async def test_the_dashboard_counts_by_channel_and_period_and_refreshes(
         await pilot.press("r")
         await settle(pilot)
         assert cells(pilot, "#new")[0] == ["USSD", "2", "3"]
+
+
+async def test_the_dashboard_shows_pushes_pending_and_failing_sms_failures_and_checkpoint_age(
+    services: Services, settings: Settings, make_app: AppFactory, clock: Clock
+) -> None:
+    vera = await member(services, "vera", Role.VIEWER)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, vera, clock)
+        assert cells(pilot, "#health") == [
+            ["Pushes pending", "0"],
+            ["Oldest pending", "-"],
+            ["Pushes failed", "0"],
+            ["Failing", "-"],
+            ["SMS failed, 24 h", "0"],
+            ["Last checkpoint", "-"],
+        ]
+    customers = {"c-1": "+254712000001", "c-2": "+254712000002"}
+    await register(services, name="Tatu", url="https://tatu.example/h", customers=customers)
+    await register(services, name="Moja", url="https://moja.example/h", customers=customers)
+    await excluded(services, "+254712000001", key="ussd:a")
+    await sequence(services)
+    clock.advance(minutes=12)
+    await excluded(services, "+254712000002", key="ussd:b")
+    await as_superuser(
+        settings,
+        "UPDATE webhook_delivery SET status = 'failed' WHERE event_id = 1",
+        "UPDATE webhook_delivery SET status = 'failed' WHERE id = 3",
+        "UPDATE sms_message SET status = 'failed', final_at = '2026-11-20 12:00+00' WHERE id = 1",
+        "UPDATE sms_message SET status = 'failed', final_at = '2026-11-19 12:00+00' WHERE id = 2",
+    )
+    clock.advance(minutes=3)
+    async with make_app().run_test(size=SIZE) as pilot:
+        await sign_in(pilot, vera, clock)
+        assert cells(pilot, "#health") == [
+            ["Pushes pending", "1"],
+            ["Oldest pending", "3 min"],
+            ["Pushes failed", "3"],
+            ["Failing", "Tatu (2), Moja (1)"],
+            ["SMS failed, 24 h", "1"],
+            ["Last checkpoint", "15 min"],
+        ]
 
 
 async def test_search_by_number_reference_and_bst_shows_and_audits_each_view(

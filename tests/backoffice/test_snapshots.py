@@ -202,3 +202,26 @@ def test_help(snap_compare: SnapCompare, settings: Settings, clock: Clock) -> No
         await pilot.press("question_mark")
 
     assert snap_compare(app_for(settings, clock), run_before=signed_in_at(Role.OFFICER, help_panel))
+
+
+@pytest.mark.usefixtures("clean")
+def test_dsm5_checklist(snap_compare: SnapCompare, settings: Settings, clock: Clock) -> None:
+    async def checklist(pilot: Pilot[Any]) -> None:
+        await pilot.press("k")
+        await settle(pilot)
+        await type_into(pilot, "#phone", "0712 000 001")
+        await pilot.press("tab", "tab", "space", "down", "space", "down", "down", "space")
+        await pilot.press("down", "space")
+
+    assert snap_compare(app_for(settings, clock), run_before=signed_in_at(Role.OFFICER, checklist))
+
+
+@pytest.mark.usefixtures("clean")
+def test_walkin_code_texted(snap_compare: SnapCompare, settings: Settings, clock: Clock) -> None:
+    async def walk_in(pilot: Pilot[Any]) -> None:
+        await pilot.press("w")
+        await settle(pilot)
+        await type_into(pilot, "#phone", "0712 000 009")
+        await pilot.press("ctrl+t")
+
+    assert snap_compare(app_for(settings, clock), run_before=signed_in_at(Role.OFFICER, walk_in))

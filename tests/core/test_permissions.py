@@ -6,7 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from core import audit_log, figures, lifts, staff, subject_view
+from core import (
+    assessments,
+    audit_log,
+    figures,
+    lifts,
+    operator_admin,
+    reports,
+    staff,
+    subject_view,
+    walkin,
+)
 from core.errors import PermissionDenied
 from core.models import Role
 from core.permissions import Principal, require
@@ -24,6 +34,19 @@ OPERATIONS = [
     (lifts.request, Role.OFFICER, "lift.request"),
     (lifts.approve, Role.SUPERVISOR, "lift.approve"),
     (lifts.reject, Role.SUPERVISOR, "lift.reject"),
+    (figures.health, Role.VIEWER, "dashboard.view"),
+    (reports.monthly, Role.VIEWER, "report.view"),
+    (reports.export, Role.OFFICER, "report.export"),
+    (assessments.record_dsm5, Role.OFFICER, "screening.assess"),
+    (walkin.start, Role.OFFICER, "walkin.start"),
+    (walkin.register, Role.OFFICER, "walkin.register"),
+    (operator_admin.listing, Role.ADMIN, "operator.list"),
+    (operator_admin.register, Role.ADMIN, "operator.register"),
+    (operator_admin.create_key, Role.ADMIN, "operator.key_create"),
+    (operator_admin.revoke_key, Role.ADMIN, "operator.key_revoke"),
+    (operator_admin.rotate_secret, Role.ADMIN, "operator.secret_rotate"),
+    (operator_admin.set_status, Role.ADMIN, "operator.set_status"),
+    (operator_admin.configure, Role.ADMIN, "operator.configure"),
 ]
 
 
@@ -116,3 +139,24 @@ async def test_an_operation_without_a_principal_is_a_programming_error(
     async with services.db() as db:
         with pytest.raises(TypeError, match="needs principal"):
             await figures.figures(db, principal=None, now=clock.now)  # type: ignore[arg-type]
+
+
+async def test_a_supervisor_cannot_register_an_operator_and_nothing_is_left(
+    services: Services, clock: Clock, rows: RowFetcher
+) -> None:
+    sam = (await member(services, "sam", Role.SUPERVISOR)).principal
+    async with services.db() as db:
+        with pytest.raises(PermissionDenied):
+            await operator_admin.register(
+                db,
+                principal=sam,
+                keyring=services.keyring,
+                name="Bahati",
+                licence="BCLB-1",
+                webhook_url=None,
+                now=clock.now,
+            )
+    assert await rows("operator") == []
+    assert await rows("operator_api_key") == []
+    refusal = (await rows("audit_entry"))[-1]
+    assert (refusal["action"], refusal["after"]["action"]) == ("staff.refused", "operator.register")

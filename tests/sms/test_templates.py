@@ -112,6 +112,7 @@ def every_notice(lang: str) -> dict[str, str]:
         "expiry": [{"reference": REF}],
         "screening_helpline": [{}],
         "rescreen_reminder": [{}],
+        "walkin_code": [{"code": "000000", "minutes": 10}],
         "ops_low_balance": [{}],
         "ops_sending_failing": [{"minutes": 99999, "reason": "X" * 24}],
         "operator_webhook_disabled": [{"operator": OPERATOR}],

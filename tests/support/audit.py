@@ -12,7 +12,7 @@ from core.audit.notes import NoteVerifier
 from core.audit.verify import Report, verify
 from core.services import Services
 from core.settings import Settings
-from tests.support.databases import admin
+from tests.support.databases import RowFetcher, admin
 
 EVERY = timedelta(seconds=5)
 
@@ -68,3 +68,10 @@ async def as_superuser(settings: Settings, *statements: str) -> None:
     """Run ``statements`` as the database owner with every trigger off (the strongest insider)."""
     assert settings.database_owner_url is not None
     await admin(settings.database_owner_url, "SET session_replication_role = replica", *statements)
+
+
+async def refused_actions(rows: RowFetcher) -> list[str]:
+    """The actions staff were refused (``staff.refused`` entries' ``after.action``), in order."""
+    return [
+        e["after"]["action"] for e in await rows("audit_entry") if e["action"] == "staff.refused"
+    ]
