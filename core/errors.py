@@ -27,7 +27,20 @@ class InvalidMsisdn(InvalidInput):
 
 
 class InvalidNationalId(InvalidInput):
-    """A national ID number is not 6 to 8 digits."""
+    """An ID document number does not follow its rules (:mod:`core.identity`)."""
+
+
+class LinkRefused(NSERError):
+    """A number could not join an exclusion by reference.
+
+    ``reason`` is ``"unknown"`` (no exclusion in force has that reference),
+    ``"limited"`` (too many wrong references from this number lately) or
+    ``"other_person"`` (the number is already linked to another exclusion in force).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class InvalidAnswers(InvalidInput):

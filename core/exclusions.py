@@ -228,7 +228,13 @@ async def self_exclude(
     """
     channel = Channel(channel)  # a plain string from a caller must still name a channel
     subject = await enrol(
-        session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now
+        session,
+        keyring=keyring,
+        msisdn=msisdn,
+        language=language,
+        actor=actor,
+        now=now,
+        channel=channel,
     )
     # Under the subject lock: a twin request that won it has committed by now.
     standing = await store.standing_under_lock(
@@ -283,8 +289,14 @@ async def _record_event(
     bst: str,
     actor: str,
     before: dict[str, Any] | None,
+    through: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """Everything that follows an exclusion event inside its own transaction.
+
+    ``through`` (a blind index) limits the operators' deliveries to those
+    subscribed through that identifier (an identifier added or removed);
+    ``detail`` (no personal data) joins the audit entry's ``after``.
 
     The one place each event (created, extended, expired, lifted) fans out
     from: its audit entry; for an extension the withdrawal of any lift still
@@ -301,7 +313,7 @@ async def _record_event(
         entity=f"exclusion:{exclusion.id}",
         subject=bst,
         before=before,
-        after=_snapshot(exclusion),
+        after={**_snapshot(exclusion), **(detail or {})},
         occurred_at=event.occurred_at,
     )
     if event.type == EventType.EXTENDED:
@@ -318,7 +330,77 @@ async def _record_event(
         event_type=event.type,
         occurred_at=event.occurred_at,
         ends_at=event.ends_at,
+        through=through,
     )
+
+
+async def lengthen_to(
+    session: AsyncSession,
+    *,
+    exclusion: ExclusionRow,
+    bst: str,
+    period: Period,
+    ends_at: datetime | None,
+    actor: str,
+    now: datetime,
+) -> ExclusionRow:
+    """Lengthen ``exclusion`` to an end taken from another (two exclusions of one person merged).
+
+    Raises:
+        ExclusionConflict: ``ends_at`` is not strictly later (nothing is ever shortened).
+    """
+    if not later(ends_at, exclusion.ends_at):
+        raise ExclusionConflict("an exclusion can only be lengthened")
+    lengthened, event = await store.lengthen(
+        session,
+        exclusion_id=exclusion.id,
+        period=period,
+        ends_at=ends_at,
+        request_key=None,
+        now=now,
+    )
+    await _record_event(
+        session,
+        exclusion=lengthened,
+        event=event,
+        bst=bst,
+        actor=actor,
+        before=_snapshot(exclusion),
+    )
+    return lengthened
+
+
+async def identifier_changed(
+    session: AsyncSession,
+    *,
+    exclusion: ExclusionRow,
+    bst: str,
+    bidx: str,
+    added: bool,
+    detail: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> EventRow:
+    """Record that identifier ``bidx`` joined (``added``) or left an exclusion in force.
+
+    The event (``exclusion.identifier_added`` / ``exclusion.identifier_removed``)
+    keeps the exclusion's period and end, and fans out like every other through
+    :func:`_record_event`, to the operators subscribed through ``bidx`` only.
+    ``detail`` (e.g. ``{"kind": "msisdn"}``) goes to the audit entry.
+    """
+    type_ = EventType.IDENTIFIER_ADDED if added else EventType.IDENTIFIER_REMOVED
+    touched, event = await store.touch(session, exclusion_id=exclusion.id, type_=type_, now=now)
+    await _record_event(
+        session,
+        exclusion=touched,
+        event=event,
+        bst=bst,
+        actor=actor,
+        before=None,
+        through=bidx,
+        detail=detail,
+    )
+    return event
 
 
 async def lift(

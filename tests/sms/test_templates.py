@@ -67,6 +67,7 @@ def every_notice(lang: str) -> dict[str, str]:
         ],
         "reminder": [{"ends_at": END, "new_end": END, "reference": REF}],
         "expiry": [{"reference": REF}],
+        "identifier_added": [{"reference": REF}],
         "screening_helpline": [{}],
         "rescreen_reminder": [{}],
         "ops_low_balance": [{}],

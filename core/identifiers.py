@@ -1,0 +1,460 @@
+"""A person's many identifiers: IDs at self-exclusion, a second SIM joining by reference, conflicts.
+
+Rules (``docs/identity.md``):
+
+* An identifier a citizen types is ``claimed``; one an officer saw is ``verified``.
+  Each is a link row (:class:`~core.models.SubjectIdentifier`), sealed and
+  blind-indexed in its family's namespace (:mod:`core.subjects`).
+* An MSISDN is linked to at most one subject. An ID may be linked to several:
+  a second subject claiming an ID already linked elsewhere keeps its link, and
+  an :class:`~core.models.IdentifierConflict` row is queued for staff (audited
+  ``identifier.conflict``); nobody is told about the other, and nobody's
+  exclusion is weakened (look-ups answer excluded for anyone in force).
+* A new link on an exclusion in force records ``exclusion.identifier_added``
+  (:func:`core.exclusions.identifier_changed`): audited, pushed to operators
+  subscribed through the new identifier, and an SMS to the contact number.
+* A second line joins an exclusion by its reference (:func:`join_by_reference`).
+  Wrong references from one number are limited to :data:`WRONG_REFERENCE_LIMIT`
+  per :data:`WRONG_REFERENCE_WINDOW`. References are 7 random characters of a
+  30-character alphabet plus a check character (:mod:`core.codes`): 30**7 ≈
+  2.2e10 bodies. With a million exclusions in force, one guess hits with
+  probability ≈ 4.6e-5; at 5 guesses a day a number needs ≈ 60 years on
+  average, and a hit only excludes the guesser's own number.
+
+The caller owns the transaction and commits with :func:`core.queue.commit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core import audit, codes, exclusions, subjects
+from core import exclusion_store as store
+from core.crypto import KeyRing
+from core.enrolment import enrol
+from core.errors import LinkRefused, NotFound
+from core.exclusion_store import EXCLUSION, LINK, SUBJECT, ExclusionRow, SubjectRow
+from core.identity import normalise_msisdn
+from core.models import (
+    Channel,
+    ExclusionStatus,
+    IdentifierConflict,
+    IdentifierFamily,
+    IdentifierKind,
+    IdentifierStatus,
+    LinkFailure,
+    Role,
+)
+from core.periods import Period
+from core.permissions import Principal, requires
+from core.subjects import Identifier
+
+CONFLICT = IdentifierConflict.__table__  # type: ignore[attr-defined]
+FAILURE = LinkFailure.__table__  # type: ignore[attr-defined]
+
+#: Wrong references accepted from one number per window before it is refused.
+WRONG_REFERENCE_LIMIT = 5
+WRONG_REFERENCE_WINDOW = timedelta(hours=24)
+
+_ACTIVE = select(*store.EXCLUSION_COLUMNS).where(
+    EXCLUSION.c.subject_id == bindparam("sid"),
+    EXCLUSION.c.status == ExclusionStatus.ACTIVE.value,
+)
+
+
+async def in_force(session: AsyncSession, *, subject_id: int, now: datetime) -> ExclusionRow | None:
+    """The subject's exclusion in force at ``now``, if any."""
+    row = (await (await session.connection()).execute(_ACTIVE, {"sid": subject_id})).first()
+    if row is None:
+        return None
+    exclusion = ExclusionRow.of(row._mapping)
+    return exclusion if exclusions.is_in_force(exclusion, now=now) else None
+
+
+async def link(
+    session: AsyncSession,
+    *,
+    keyring: KeyRing,
+    subject: SubjectRow,
+    identifier: Identifier,
+    channel: Channel | None,
+    actor: str,
+    now: datetime,
+    status: IdentifierStatus = IdentifierStatus.CLAIMED,
+    announce: bool = True,
+) -> bool:
+    """Link ``identifier`` to ``subject`` (locked by the caller); ``True`` if the link is new.
+
+    An ID already linked to other subjects is kept on both and a conflict is
+    queued per other subject. A link made ``verified`` upgrades a claimed one.
+    With ``announce`` and an exclusion in force, ``exclusion.identifier_added``
+    is recorded. An MSISDN must be free (callers use :func:`join_by_reference`).
+    """
+    conn = await session.connection()
+    statement = (
+        pg_insert(LINK)
+        .values(
+            subject_id=subject.id,
+            kind=identifier.kind.value,
+            family=identifier.family.value,
+            sealed=keyring.seal(identifier.value, field=identifier.field),
+            bidx=identifier.bidx,
+            status=status.value,
+            channel=channel.value if channel is not None else None,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["family", "bidx", "subject_id"])
+        .returning(LINK.c.id)
+    )
+    if (await conn.execute(statement)).first() is None:
+        if status is IdentifierStatus.VERIFIED:
+            await conn.execute(
+                update(LINK)
+                .where(
+                    LINK.c.family == identifier.family.value,
+                    LINK.c.bidx == identifier.bidx,
+                    LINK.c.subject_id == subject.id,
+                )
+                .values(status=status.value)
+            )
+        return False
+    detail = {"kind": identifier.kind.value, "status": status.value}
+    await audit.append(
+        session,
+        actor=actor,
+        action="identifier.added",
+        entity=f"subject:{subject.id}",
+        subject=subject.bst,
+        after={**detail, "channel": channel.value if channel else None},
+        occurred_at=now,
+    )
+    if identifier.family is not IdentifierFamily.MSISDN:
+        await _flag_conflicts(session, subject=subject, identifier=identifier, actor=actor, now=now)
+    if announce:
+        current = await in_force(session, subject_id=subject.id, now=now)
+        if current is not None:
+            await exclusions.identifier_changed(
+                session,
+                exclusion=current,
+                bst=subject.bst,
+                bidx=identifier.bidx,
+                added=True,
+                detail=detail,
+                actor=actor,
+                now=now,
+            )
+    return True
+
+
+async def _flag_conflicts(
+    session: AsyncSession, *, subject: SubjectRow, identifier: Identifier, actor: str, now: datetime
+) -> None:
+    conn = await session.connection()
+    others = (
+        await conn.execute(
+            select(LINK.c.subject_id).where(
+                LINK.c.family == identifier.family.value,
+                LINK.c.bidx == identifier.bidx,
+                LINK.c.subject_id != subject.id,
+            )
+        )
+    ).scalars()
+    for other in others.all():
+        conflict_id = (
+            await conn.execute(
+                insert(CONFLICT)
+                .values(
+                    family=identifier.family.value,
+                    bidx=identifier.bidx,
+                    subject_id=subject.id,
+                    other_subject_id=other,
+                    created_at=now,
+                )
+                .returning(CONFLICT.c.id)
+            )
+        ).scalar_one()
+        await audit.append(
+            session,
+            actor=actor,
+            action="identifier.conflict",
+            entity=f"identifier_conflict:{conflict_id}",
+            subject=subject.bst,
+            after={"family": identifier.family.value, "other": f"subject:{other}"},
+            occurred_at=now,
+        )
+
+
+async def add_document(
+    session: AsyncSession,
+    *,
+    keyring: KeyRing,
+    msisdn: str,
+    kind: IdentifierKind,
+    raw: str,
+    channel: Channel,
+    language: str,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """The holder of ``msisdn`` claims ID document ``raw`` of ``kind``; ``True`` if new.
+
+    Raises:
+        InvalidMsisdn, InvalidNationalId: see :func:`core.subjects.identifier`.
+    """
+    document = subjects.identifier(keyring, kind, raw)
+    subject = await enrol(
+        session,
+        keyring=keyring,
+        msisdn=msisdn,
+        language=language,
+        actor=actor,
+        now=now,
+        channel=channel,
+    )
+    return await link(
+        session,
+        keyring=keyring,
+        subject=subject,
+        identifier=document,
+        channel=channel,
+        actor=actor,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A number joined an exclusion: its reference and (UTC) end; ``already`` if it had."""
+
+    reference: str
+    ends_at: datetime | None
+    already: bool
+
+
+def normalise_reference(raw: str) -> str | None:
+    """``k7m3q9pa`` / ``K7M3-Q9PA`` → ``K7M3-Q9PA``; ``None`` when the check character fails."""
+    text = "".join(raw.split()).replace("-", "").upper()
+    if len(text) != 8 or not codes.is_valid(text):
+        return None
+    return f"{text[:4]}-{text[4:]}"
+
+
+async def _wrong(session: AsyncSession, *, bidx: str, now: datetime) -> LinkRefused:
+    await (await session.connection()).execute(insert(FAILURE).values(bidx=bidx, at=now))
+    return LinkRefused("unknown")
+
+
+async def join_by_reference(
+    session: AsyncSession,
+    *,
+    keyring: KeyRing,
+    msisdn: str,
+    reference: str,
+    channel: Channel,
+    actor: str,
+    now: datetime,
+) -> Joined:
+    """Link ``msisdn`` to the exclusion in force with ``reference`` (same end).
+
+    Linking is serialised (one transaction-scoped advisory lock), so two lines
+    linking to each other at once cannot deadlock or make two people. When the
+    number already belongs to another subject, that subject's identifiers all
+    move to the exclusion's subject (one person), and if its own exclusion ended
+    later the joined exclusion is lengthened to that end (the longer end wins).
+    Each new link is announced (``exclusion.identifier_added``). A wrong
+    reference is recorded (``link_failure``); the caller commits it.
+
+    Raises:
+        InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
+        LinkRefused: ``"limited"`` (too many wrong references lately; nothing
+            recorded) or ``"unknown"`` (no exclusion in force has it: commit to
+            count it).
+    """
+    e164 = normalise_msisdn(msisdn)
+    bidx = keyring.blind_index(e164, field=subjects.MSISDN_FIELD)
+    conn = await session.connection()
+    await conn.execute(select(func.pg_advisory_xact_lock(_LINKING)))
+    await store.lock_number(session, bidx=bidx)
+    since = now - WRONG_REFERENCE_WINDOW
+    failures = (
+        await conn.execute(select(func.count()).where(FAILURE.c.bidx == bidx, FAILURE.c.at > since))
+    ).scalar_one()
+    if failures >= WRONG_REFERENCE_LIMIT:
+        raise LinkRefused("limited")
+    normal = normalise_reference(reference)
+    found = None if normal is None else await store.located(session, reference=normal, lock=True)
+    if found is None or not exclusions.is_in_force(found[0], now=now):
+        raise await _wrong(session, bidx=bidx, now=now)
+    exclusion, _bst = found
+    target = await store.lock_subject_by_id(session, subject_id=exclusion.subject_id)
+    holder = (await conn.execute(select(store.holder_of(bidx)))).scalar()
+    if holder == target.id:
+        return Joined(exclusion.reference, exclusion.ends_at, already=True)
+    if holder is None:
+        number = Identifier(IdentifierKind.MSISDN, IdentifierFamily.MSISDN, e164, bidx)
+        await link(
+            session,
+            keyring=keyring,
+            subject=target,
+            identifier=number,
+            channel=channel,
+            actor=actor,
+            now=now,
+        )
+        return Joined(exclusion.reference, exclusion.ends_at, already=False)
+    exclusion = await _merge(
+        session, source_id=holder, target=target, exclusion=exclusion, actor=actor, now=now
+    )
+    return Joined(exclusion.reference, exclusion.ends_at, already=False)
+
+
+#: Key of the advisory lock every join takes (any constant; "NSERlink" in ASCII).
+_LINKING = 0x4E5345526C696E6B
+
+
+async def _merge(
+    session: AsyncSession,
+    *,
+    source_id: int,
+    target: SubjectRow,
+    exclusion: ExclusionRow,
+    actor: str,
+    now: datetime,
+) -> ExclusionRow:
+    """Move every link of subject ``source_id`` to ``target``; keep the longer end."""
+    conn = await session.connection()
+    source = await store.lock_subject_by_id(session, subject_id=source_id)
+    theirs = await in_force(session, subject_id=source_id, now=now)
+    if theirs is not None and exclusions.later(theirs.ends_at, exclusion.ends_at):
+        exclusion = await exclusions.lengthen_to(
+            session,
+            exclusion=exclusion,
+            bst=target.bst,
+            period=Period(theirs.period),
+            ends_at=theirs.ends_at,
+            actor=actor,
+            now=now,
+        )
+    # Links the target holds already (the same ID) are dropped, the rest move.
+    mine = select(LINK.c.family, LINK.c.bidx).where(LINK.c.subject_id == target.id).subquery()
+    await conn.execute(
+        delete(LINK).where(
+            LINK.c.subject_id == source_id,
+            select(mine.c.bidx)
+            .where(mine.c.family == LINK.c.family, mine.c.bidx == LINK.c.bidx)
+            .exists(),
+        )
+    )
+    moved = (
+        await conn.execute(
+            update(LINK)
+            .where(LINK.c.subject_id == source_id)
+            .values(subject_id=target.id)
+            .returning(LINK.c.bidx, LINK.c.kind)
+        )
+    ).all()
+    await conn.execute(
+        update(SUBJECT)
+        .where(SUBJECT.c.id == source_id)
+        .values(msisdn_sealed=None, msisdn_bidx=None, updated_at=now)
+    )
+    await audit.append(
+        session,
+        actor=actor,
+        action="subject.merged",
+        entity=f"subject:{target.id}",
+        subject=target.bst,
+        before={"from": source.bst},
+        after={"into": target.bst, "links": len(moved)},
+        occurred_at=now,
+    )
+    for row in moved:
+        await exclusions.identifier_changed(
+            session,
+            exclusion=exclusion,
+            bst=target.bst,
+            bidx=row.bidx,
+            added=True,
+            detail={"kind": row.kind, "merged_from": source.bst},
+            actor=actor,
+            now=now,
+        )
+    return exclusion
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    """An ID linked to two subjects, for staff: the two BSTs, the family, when; no ID value."""
+
+    id: int
+    family: str
+    bst: str
+    other_bst: str
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+async def conflicts(session: AsyncSession, *, open_only: bool = True) -> list[ConflictView]:
+    """Conflicts, oldest first (at most 200); ``open_only`` keeps those not yet resolved."""
+    mine, theirs = SUBJECT.alias("mine"), SUBJECT.alias("theirs")
+    query: Any = (
+        select(
+            CONFLICT.c.id,
+            CONFLICT.c.family,
+            mine.c.bst,
+            theirs.c.bst.label("other_bst"),
+            CONFLICT.c.created_at,
+            CONFLICT.c.resolved_at,
+            CONFLICT.c.resolution,
+        )
+        .join_from(CONFLICT, mine, mine.c.id == CONFLICT.c.subject_id)
+        .join(theirs, theirs.c.id == CONFLICT.c.other_subject_id)
+        .order_by(CONFLICT.c.id)
+        .limit(200)
+    )
+    if open_only:
+        query = query.where(CONFLICT.c.resolved_at.is_(None))
+    rows = (await (await session.connection()).execute(query)).all()
+    return [ConflictView(**row._mapping) for row in rows]
+
+
+@requires(Role.OFFICER, "identifier.resolve_conflict")
+async def resolve_conflict(
+    db: AsyncSession, /, *, principal: Principal, conflict_id: int, note: str, now: datetime
+) -> ConflictView:
+    """Mark a conflict resolved with ``note`` (what staff found; links change only by detach).
+
+    Audited ``identifier.conflict_resolved`` (the note stays in the row). The caller commits.
+
+    Raises:
+        PermissionDenied: below officer (audited).
+        NotFound: no open conflict has that id.
+    """
+    conn = await db.connection()
+    done = (
+        await conn.execute(
+            update(CONFLICT)
+            .where(CONFLICT.c.id == conflict_id, CONFLICT.c.resolved_at.is_(None))
+            .values(resolved_at=now, resolved_by=principal.actor[:64], resolution=note[:500])
+            .returning(CONFLICT.c.id)
+        )
+    ).first()
+    if done is None:
+        raise NotFound("no open conflict has that id")
+    await audit.append(
+        db,
+        actor=principal.actor,
+        action="identifier.conflict_resolved",
+        entity=f"identifier_conflict:{conflict_id}",
+        after={"resolved": True},
+        occurred_at=now,
+    )
+    views = await conflicts(db, open_only=False)
+    return next(view for view in views if view.id == conflict_id)
