@@ -34,8 +34,8 @@ class LinkRefused(NSERError):
     """A number could not join an exclusion by reference.
 
     ``reason`` is ``"unknown"`` (no exclusion in force has that reference),
-    ``"limited"`` (too many wrong references from this number lately) or
-    ``"other_person"`` (the number is already linked to another exclusion in force).
+    ``"malformed"`` (not a reference: its check character is wrong),
+    or ``"limited"`` (too many wrong references from this number lately).
     """
 
     def __init__(self, reason: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, lift_store, notices, outbox, periods, subjects
+from core import audit, lift_store, links, notices, outbox, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.enrolment import enrol
@@ -26,6 +26,7 @@ from core.errors import AlreadyExcluded, ExclusionConflict, RequestKeyConflict
 from core.exclusion_store import EventRow, ExclusionRow, SubjectRow
 from core.models import Channel, EventType, ExclusionStatus
 from core.periods import Period
+from core.subjects import Identifier
 
 
 @dataclass(frozen=True)
@@ -207,8 +208,15 @@ async def self_exclude(
     language: str,
     actor: str,
     now: datetime,
+    document: Identifier | None = None,
 ) -> Outcome:
     """Exclude the holder of ``msisdn`` for ``period`` from ``now``, or lengthen their exclusion.
+
+    ``document`` (an ID the citizen typed, already normalised) is linked to the
+    person as *claimed* before the exclusion's event fans out, so operators who
+    hold the person by that ID hear of it too (:func:`core.links.add`; a
+    conflicting claim is queued for staff). When nothing would change
+    (:class:`AlreadyExcluded`), nothing is stored, the ID included.
 
     With no exclusion in force a new one is created (``exclusion.created``);
     with one in force ending earlier than ``period`` would, it is extended to the
@@ -254,6 +262,16 @@ async def self_exclude(
     if verdict.verdict is Verdict.ALREADY:
         assert verdict.reference is not None
         raise AlreadyExcluded(reference=verdict.reference, ends_at=verdict.current_end)
+    if document is not None:
+        await links.add(
+            session,
+            keyring=keyring,
+            subject=subject,
+            identifier=document,
+            channel=channel,
+            actor=actor,
+            now=now,
+        )
     if current is None:
         exclusion, event = await store.insert_exclusion(
             session,

@@ -31,10 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, codes, exclusions, subjects
+from core import audit, codes, exclusions, links, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.enrolment import enrol
@@ -44,7 +43,6 @@ from core.identity import normalise_msisdn
 from core.models import (
     Channel,
     ExclusionStatus,
-    IdentifierConflict,
     IdentifierFamily,
     IdentifierKind,
     IdentifierStatus,
@@ -55,7 +53,7 @@ from core.periods import Period
 from core.permissions import Principal, requires
 from core.subjects import Identifier
 
-CONFLICT = IdentifierConflict.__table__  # type: ignore[attr-defined]
+CONFLICT = links.CONFLICT
 FAILURE = LinkFailure.__table__  # type: ignore[attr-defined]
 
 #: Wrong references accepted from one number per window before it is refused.
@@ -87,56 +85,24 @@ async def link(
     actor: str,
     now: datetime,
     status: IdentifierStatus = IdentifierStatus.CLAIMED,
-    announce: bool = True,
 ) -> bool:
-    """Link ``identifier`` to ``subject`` (locked by the caller); ``True`` if the link is new.
+    """Link ``identifier`` to ``subject`` (locked by the caller) and announce it; ``True`` if new.
 
-    An ID already linked to other subjects is kept on both and a conflict is
-    queued per other subject. A link made ``verified`` upgrades a claimed one.
-    With ``announce`` and an exclusion in force, ``exclusion.identifier_added``
-    is recorded. An MSISDN must be free (callers use :func:`join_by_reference`).
+    See :func:`core.links.add` (audit, conflicts). A new link on an exclusion in
+    force records ``exclusion.identifier_added``: pushed to the operators
+    subscribed through ``identifier``, and an SMS to the contact number.
     """
-    conn = await session.connection()
-    statement = (
-        pg_insert(LINK)
-        .values(
-            subject_id=subject.id,
-            kind=identifier.kind.value,
-            family=identifier.family.value,
-            sealed=keyring.seal(identifier.value, field=identifier.field),
-            bidx=identifier.bidx,
-            status=status.value,
-            channel=channel.value if channel is not None else None,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["family", "bidx", "subject_id"])
-        .returning(LINK.c.id)
-    )
-    if (await conn.execute(statement)).first() is None:
-        if status is IdentifierStatus.VERIFIED:
-            await conn.execute(
-                update(LINK)
-                .where(
-                    LINK.c.family == identifier.family.value,
-                    LINK.c.bidx == identifier.bidx,
-                    LINK.c.subject_id == subject.id,
-                )
-                .values(status=status.value)
-            )
-        return False
-    detail = {"kind": identifier.kind.value, "status": status.value}
-    await audit.append(
+    added = await links.add(
         session,
+        keyring=keyring,
+        subject=subject,
+        identifier=identifier,
+        channel=channel,
         actor=actor,
-        action="identifier.added",
-        entity=f"subject:{subject.id}",
-        subject=subject.bst,
-        after={**detail, "channel": channel.value if channel else None},
-        occurred_at=now,
+        now=now,
+        status=status,
     )
-    if identifier.family is not IdentifierFamily.MSISDN:
-        await _flag_conflicts(session, subject=subject, identifier=identifier, actor=actor, now=now)
-    if announce:
+    if added:
         current = await in_force(session, subject_id=subject.id, now=now)
         if current is not None:
             await exclusions.identifier_changed(
@@ -145,49 +111,11 @@ async def link(
                 bst=subject.bst,
                 bidx=identifier.bidx,
                 added=True,
-                detail=detail,
+                detail={"kind": identifier.kind.value, "status": status.value},
                 actor=actor,
                 now=now,
             )
-    return True
-
-
-async def _flag_conflicts(
-    session: AsyncSession, *, subject: SubjectRow, identifier: Identifier, actor: str, now: datetime
-) -> None:
-    conn = await session.connection()
-    others = (
-        await conn.execute(
-            select(LINK.c.subject_id).where(
-                LINK.c.family == identifier.family.value,
-                LINK.c.bidx == identifier.bidx,
-                LINK.c.subject_id != subject.id,
-            )
-        )
-    ).scalars()
-    for other in others.all():
-        conflict_id = (
-            await conn.execute(
-                insert(CONFLICT)
-                .values(
-                    family=identifier.family.value,
-                    bidx=identifier.bidx,
-                    subject_id=subject.id,
-                    other_subject_id=other,
-                    created_at=now,
-                )
-                .returning(CONFLICT.c.id)
-            )
-        ).scalar_one()
-        await audit.append(
-            session,
-            actor=actor,
-            action="identifier.conflict",
-            entity=f"identifier_conflict:{conflict_id}",
-            subject=subject.bst,
-            after={"family": identifier.family.value, "other": f"subject:{other}"},
-            occurred_at=now,
-        )
+    return added
 
 
 async def add_document(
@@ -273,8 +201,9 @@ async def join_by_reference(
     Raises:
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
         LinkRefused: ``"limited"`` (too many wrong references lately; nothing
-            recorded) or ``"unknown"`` (no exclusion in force has it: commit to
-            count it).
+            recorded), ``"malformed"`` (the check character is wrong: a typo, not
+            counted) or ``"unknown"`` (no exclusion in force has it, expired ones
+            included: commit to count it).
     """
     e164 = normalise_msisdn(msisdn)
     bidx = keyring.blind_index(e164, field=subjects.MSISDN_FIELD)
@@ -288,7 +217,9 @@ async def join_by_reference(
     if failures >= WRONG_REFERENCE_LIMIT:
         raise LinkRefused("limited")
     normal = normalise_reference(reference)
-    found = None if normal is None else await store.located(session, reference=normal, lock=True)
+    if normal is None:
+        raise LinkRefused("malformed")  # a typo the check character caught: reveals nothing
+    found = await store.located(session, reference=normal, lock=True)
     if found is None or not exclusions.is_in_force(found[0], now=now):
         raise await _wrong(session, bidx=bidx, now=now)
     exclusion, _bst = found

@@ -61,6 +61,15 @@ class Identifier:
         return FIELD_OF[self.family]
 
 
+def normalise(kind: IdentifierKind, raw: str) -> str:
+    """``raw`` normalised by the rules of ``kind`` (pure; see :mod:`core.identity`).
+
+    Raises:
+        InvalidMsisdn, InvalidNationalId: ``raw`` breaks them.
+    """
+    return _NORMALISE[IdentifierKind(kind)](raw)
+
+
 def identifier(keyring: KeyRing, kind: IdentifierKind, raw: str) -> Identifier:
     """Normalise ``raw`` as a ``kind`` and compute its blind index in the family's namespace.
 

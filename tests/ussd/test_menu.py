@@ -38,7 +38,7 @@ def at(text: str) -> tuple[str | None, Screen, Action | None, Period | None, boo
         ("0", (None, Screen.LANGUAGE, None, None, True)),
         ("3", (None, Screen.LANGUAGE, None, None, True)),
         ("2*", ("en", Screen.MAIN, None, None, True)),
-        ("2*1*2*2", ("en", Screen.CONFIRM, None, None, True)),
+        ("2*1*2*3", ("en", Screen.CONFIRM, None, None, True)),
         ("2*1*2*1*0*0", ("en", Screen.CONFIRM, Action.EXCLUDE, Period.ONE_YEAR, False)),
         (" 2 * 1 ", ("en", Screen.PERIOD, None, None, False)),
     ],
