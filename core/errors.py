@@ -30,6 +30,10 @@ class InvalidNationalId(InvalidInput):
     """An ID document number does not follow its rules (:mod:`core.identity`)."""
 
 
+class DetachConflict(NSERError):
+    """A detach request cannot move as asked (decided already, link gone, one under way)."""
+
+
 class LinkRefused(NSERError):
     """A number could not join an exclusion by reference.
 

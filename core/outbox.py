@@ -42,6 +42,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -93,14 +94,13 @@ def no_endpoint() -> Any:
 
 _through = bindparam("through", type_=String)
 #: The subject's links the event concerns: all of them, or only ``:through`` when given.
-_person = (
-    select(LINK.c.bidx)
-    .where(
-        LINK.c.subject_id == bindparam("subject_id", type_=BigInteger),
-        or_(_through.is_(None), LINK.c.bidx == _through),
-    )
-    .subquery("person")
-)
+#: (``:through`` itself, not its link: a detached identifier's link is gone already.)
+_person = union_all(
+    select(LINK.c.bidx).where(
+        LINK.c.subject_id == bindparam("subject_id", type_=BigInteger), _through.is_(None)
+    ),
+    select(_through.label("bidx")).where(_through.is_not(None)),
+).subquery("person")
 _targets = (
     select(
         SUBSCRIPTION.c.operator_id,
