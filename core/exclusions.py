@@ -22,7 +22,7 @@ from core import audit, lift_store, links, notices, outbox, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.enrolment import enrol
-from core.errors import AlreadyExcluded, ExclusionConflict, RequestKeyConflict
+from core.errors import AlreadyExcluded, ExclusionConflict, NotFound, RequestKeyConflict
 from core.exclusion_store import EventRow, ExclusionRow, SubjectRow
 from core.models import Channel, EventType, ExclusionStatus
 from core.periods import Period
@@ -112,6 +112,21 @@ async def status(session: AsyncSession, *, keyring: KeyRing, msisdn: str, now: d
     if active is not None and not is_in_force(active, now=now):
         active = None
     return Status(subject=subject, exclusion=active)
+
+
+async def lock_holder(session: AsyncSession, *, keyring: KeyRing, msisdn: str) -> SubjectRow:
+    """Lock the subject ``msisdn`` is linked to (it must exist), until the transaction ends.
+
+    Raises:
+        InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
+        NotFound: no subject holds the number.
+    """
+    bidx = subjects.msisdn_index(keyring, msisdn)
+    await store.lock_number(session, bidx=bidx)
+    subject, _active = await store.active_by_msisdn_index(session, bidx=bidx)
+    if subject is None:
+        raise NotFound("no one holds that number")
+    return await store.lock_subject_by_id(session, subject_id=subject.id)
 
 
 class Verdict(enum.StrEnum):

@@ -15,7 +15,13 @@ status        HALI (HALI YANGU)                      STATUS (MY STATUS)
 help          MSAADA                                 HELP, INFO
 language      LUGHA, KISWAHILI                       LANGUAGE, ENGLISH
 no reminders  SITISHA                                STOP
+add an ID     KITAMBULISHO <n>, MAISHA <n>,          ID <n>, NATIONAL ID <n>, MAISHA <n>,
+              PASIPOTI <n>, MGENI <n>, MKIMBIZI <n>  PASSPORT <n>, ALIEN <n>, REFUGEE <n>
+other line    UNGANISHA <reference>                  LINK <reference>
 ============  =====================================  ===================================
+
+After an ID or link keyword, the rest of the message (its words joined, so
+spaces and dashes go) is the ID number or the exclusion reference.
 
 Periods after the exclusion keyword: a number with a unit (``6M``, ``6 MONTHS``,
 ``MIEZI 6``, ``1Y``, ``1 YEAR``, ``MWAKA 1``, ``MWAKA MMOJA``, ``5Y``, ``MIAKA 5``,
@@ -31,6 +37,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.models import IdentifierKind
 from core.periods import Period
 
 #: Only the start of a message is read: a keyword and a period fit in far less.
@@ -47,6 +54,8 @@ class Intent(enum.StrEnum):
     HELP = "help"
     LANGUAGE = "language"
     STOP = "stop"
+    ADD_ID = "add_id"
+    LINK = "link"
     UNKNOWN = "unknown"
 
 
@@ -56,7 +65,9 @@ class Command:
 
     ``lang`` is the keyword's language (``None`` when not understood);
     ``period`` the period asked for (exclude); ``bad_period`` when words after
-    the keyword name no offered period; ``target`` the language asked for (language).
+    the keyword name no offered period; ``target`` the language asked for (language);
+    ``kind`` the ID document (add_id) and ``argument`` the words after the keyword,
+    joined (the ID number or the reference; ``""`` when none).
     """
 
     intent: Intent
@@ -64,6 +75,8 @@ class Command:
     period: Period | None = None
     bad_period: bool = False
     target: str | None = None
+    kind: IdentifierKind | None = None
+    argument: str = ""
 
 
 # Two-word keywords first: STOP BETTING is an exclusion, STOP alone is about reminders.
@@ -73,6 +86,21 @@ _PHRASES: dict[tuple[str, ...], tuple[Intent, str]] = {
     ("ACHA", "KUBETI"): (Intent.EXCLUDE, "sw"),
     ("MY", "STATUS"): (Intent.STATUS, "en"),
     ("HALI", "YANGU"): (Intent.STATUS, "sw"),
+    ("NATIONAL", "ID"): (Intent.ADD_ID, "en"),
+    ("MAISHA", "NAMBA"): (Intent.ADD_ID, "sw"),
+}
+#: The ID document each ID keyword names.
+_DOCUMENTS: dict[str, IdentifierKind] = {
+    "ID": IdentifierKind.NATIONAL_ID,
+    "NATIONAL": IdentifierKind.NATIONAL_ID,
+    "KITAMBULISHO": IdentifierKind.NATIONAL_ID,
+    "MAISHA": IdentifierKind.MAISHA_NAMBA,
+    "PASSPORT": IdentifierKind.PASSPORT,
+    "PASIPOTI": IdentifierKind.PASSPORT,
+    "ALIEN": IdentifierKind.ALIEN_ID,
+    "REFUGEE": IdentifierKind.ALIEN_ID,
+    "MGENI": IdentifierKind.ALIEN_ID,
+    "MKIMBIZI": IdentifierKind.ALIEN_ID,
 }
 _WORDS: dict[str, tuple[Intent, str]] = {
     "EXCLUDE": (Intent.EXCLUDE, "en"),
@@ -97,6 +125,17 @@ _WORDS: dict[str, tuple[Intent, str]] = {
     "SWAHILI": (Intent.LANGUAGE, "sw"),
     "STOP": (Intent.STOP, "en"),
     "SITISHA": (Intent.STOP, "sw"),
+    "ID": (Intent.ADD_ID, "en"),
+    "KITAMBULISHO": (Intent.ADD_ID, "sw"),
+    "MAISHA": (Intent.ADD_ID, "sw"),
+    "PASSPORT": (Intent.ADD_ID, "en"),
+    "PASIPOTI": (Intent.ADD_ID, "sw"),
+    "ALIEN": (Intent.ADD_ID, "en"),
+    "REFUGEE": (Intent.ADD_ID, "en"),
+    "MGENI": (Intent.ADD_ID, "sw"),
+    "MKIMBIZI": (Intent.ADD_ID, "sw"),
+    "LINK": (Intent.LINK, "en"),
+    "UNGANISHA": (Intent.LINK, "sw"),
 }
 _LANGUAGE_NAMES = {
     "ENGLISH": "en",
@@ -190,4 +229,8 @@ def parse(text: str) -> Command:
         return Command(intent, lang, period=period, bad_period=bad)
     if intent is Intent.LANGUAGE:
         return Command(intent, lang, target=_language_target(rest, found[0], lang))
+    if intent is Intent.ADD_ID:
+        return Command(intent, lang, kind=_DOCUMENTS[found[0]], argument="".join(rest))
+    if intent is Intent.LINK:
+        return Command(intent, lang, argument="".join(rest))
     return Command(intent, lang)

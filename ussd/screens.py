@@ -94,16 +94,7 @@ def id_kind(_: Gettext, *, error: bool = False) -> str:
     return with_error(body, error, _)
 
 
-def document_name(kind: IdentifierKind, _: Gettext) -> str:
-    """The name of an ID document as a screen shows it."""
-    names = {
-        IdentifierKind.NATIONAL_ID: _("national ID"),
-        IdentifierKind.MAISHA_NAMBA: _("Maisha Namba"),
-        IdentifierKind.PASSPORT: _("passport"),
-        IdentifierKind.ALIEN_ID: _("alien/refugee ID"),
-        IdentifierKind.MSISDN: _("phone"),
-    }
-    return names[kind]
+document_name = texts.document_name
 
 
 def id_entry(_: Gettext, *, kind: IdentifierKind, error: bool = False) -> str:
@@ -128,25 +119,10 @@ def link(_: Gettext, *, error: bool = False) -> str:
     return SEP.join((head, _("0. Back")))
 
 
-def linked(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str) -> str:
-    """This number joined the exclusion: same end; the first number gets an SMS."""
-    return SEP.join(
-        (
-            _("Done. This number is excluded too, {until}.").format(until=until(ends_at, lang, _)),
-            texts.reference_line(_, reference),
-            _("An SMS goes to your other number."),
-        )
-    )
-
-
-def link_limited(_: Gettext, *, settings: Settings) -> str:
-    """Too many wrong references from this number lately."""
-    return SEP.join(
-        (
-            _("Too many wrong reference numbers from this phone. Try again tomorrow."),
-            texts.helpline_line(_, settings),
-        )
-    )
+#: This number joined the exclusion (same words by SMS).
+linked = texts.number_joined
+#: Too many wrong references from this number lately (same words by SMS).
+link_limited = texts.too_many_wrong_references
 
 
 def not_mine(_: Gettext, *, settings: Settings) -> str:

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import notices
+from core import notices, texts
 from core.i18n import LANGUAGES, Catalogues, septets
+from core.models import IdentifierKind
 from core.settings import Settings
 from sms import replies
 
@@ -53,6 +54,16 @@ def every_reply(lang: str) -> dict[str, str]:
     shown["stopped"] = replies.reminders_stopped(_)
     shown["not_understood"] = replies.not_understood(_)
     shown["apology"] = replies.apology(_)
+    shown["ask_id"] = replies.ask_id(_)
+    for kind in IdentifierKind:
+        shown[f"bad_id/{kind}"] = replies.bad_id(_, document=texts.document_name(kind, _))
+    shown["id_needs_exclusion"] = replies.id_needs_exclusion(_)
+    shown["id_added"] = replies.id_added(_, reference=REF)
+    shown["ask_reference"] = replies.ask_reference(_)
+    shown["unknown_reference"] = replies.unknown_reference(_)
+    shown["link_limited"] = replies.link_limited(_, settings=LONGEST)
+    for ends in (LATER, None):
+        shown[f"linked/{ends}"] = replies.linked(_, lang=lang, ends_at=ends, reference=REF)
     return shown
 
 
