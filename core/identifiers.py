@@ -18,8 +18,8 @@ Rules (``docs/identity.md``):
   per :data:`WRONG_REFERENCE_WINDOW`. References are 7 random characters of a
   30-character alphabet plus a check character (:mod:`core.codes`): 30**7 ≈
   2.2e10 bodies. With a million exclusions in force, one guess hits with
-  probability ≈ 4.6e-5; at 5 guesses a day a number needs ≈ 60 years on
-  average, and a hit only excludes the guesser's own number.
+  probability ≈ 4.6e-5; at 5 guesses a day a number needs ≈ 12 years on
+  average, and a hit only excludes the guesser's own number (``docs/identity.md``).
 
 The caller owns the transaction and commits with :func:`core.queue.commit`.
 """
