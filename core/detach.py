@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, exclusions, identifiers, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
-from core.errors import DetachConflict, InvalidInput, MakerCheckerViolation, NotFound
+from core.errors import DetachConflict, InvalidInput, NotFound
 from core.exclusion_store import LINK, SUBJECT
 from core.models import (
     DetachRequest,
@@ -36,7 +36,7 @@ from core.models import (
     Role,
     Subject,
 )
-from core.permissions import Principal, refuse, requires
+from core.permissions import Principal, refuse_own_request, requires
 
 REASON_MAX = 500
 
@@ -141,21 +141,16 @@ async def _decidable(
     if made is None:
         raise NotFound("no such detach request")
     bst = await _bst(db, made.subject_id)
-    if made.requested_by == principal.staff_id:
-        await refuse(
-            db,
-            principal,
-            entity=f"detach_request:{request_id}",
-            subject=bst,
-            after={"action": action, "reason": "maker-checker: own request"},
-            now=now,
-        )
-        raise MakerCheckerViolation(
-            action=action,
-            needed=Role.SUPERVISOR.value,
-            kind="maker-checker",
-            reason="a detach must be decided by someone other than its requester",
-        )
+    await refuse_own_request(
+        db,
+        principal,
+        requested_by=made.requested_by,
+        action=action,
+        entity=f"detach_request:{request_id}",
+        subject=bst,
+        what="a detach",
+        now=now,
+    )
     if made.status != DetachStatus.REQUESTED:
         raise DetachConflict(f"this request is {made.status} already")
     return made, bst

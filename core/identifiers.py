@@ -36,7 +36,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, codes, exclusions, links, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
-from core.enrolment import enrol
 from core.errors import LinkRefused, NotFound
 from core.exclusion_store import EXCLUSION, LINK, SUBJECT, ExclusionRow, SubjectRow
 from core.identity import normalise_msisdn
@@ -116,44 +115,6 @@ async def link(
                 now=now,
             )
     return added
-
-
-async def add_document(
-    session: AsyncSession,
-    *,
-    keyring: KeyRing,
-    msisdn: str,
-    kind: IdentifierKind,
-    raw: str,
-    channel: Channel,
-    language: str,
-    actor: str,
-    now: datetime,
-) -> bool:
-    """The holder of ``msisdn`` claims ID document ``raw`` of ``kind``; ``True`` if new.
-
-    Raises:
-        InvalidMsisdn, InvalidNationalId: see :func:`core.subjects.identifier`.
-    """
-    document = subjects.identifier(keyring, kind, raw)
-    subject = await enrol(
-        session,
-        keyring=keyring,
-        msisdn=msisdn,
-        language=language,
-        actor=actor,
-        now=now,
-        channel=channel,
-    )
-    return await link(
-        session,
-        keyring=keyring,
-        subject=subject,
-        identifier=document,
-        channel=channel,
-        actor=actor,
-        now=now,
-    )
 
 
 @dataclass(frozen=True)

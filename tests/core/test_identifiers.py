@@ -14,6 +14,7 @@ from core.errors import DetachConflict, LinkRefused, MakerCheckerViolation, Perm
 from core.exclusion_store import holder_of
 from core.models import Channel, IdentifierKind, Role
 from core.periods import Period
+from core.permissions import Principal
 from core.register_cache import RegisterCache
 from core.services import Services
 from core.subjects import Identifier
@@ -225,6 +226,25 @@ async def test_two_lines_linking_to_each_other_at_once_end_as_one_person(
     assert await excluded_by(services, LINE_B)
 
 
+async def detach_asked(
+    services: Services, principal: Principal, bst: str, number: str
+) -> detach.DetachView:
+    """``principal`` asks (committed) that ``number`` be detached from the person ``bst``."""
+    async with services.db() as db:
+        asked = await detach.request(
+            db,
+            principal=principal,
+            keyring=services.keyring,
+            bst=bst,
+            kind=IdentifierKind.MSISDN,
+            value=number,
+            reason="recycled by the network; the new holder came in",
+            now=services.clock(),
+        )
+        await db.commit()
+    return asked
+
+
 async def test_a_detach_by_maker_checker_removes_only_that_identifier(
     services: Services, clock: Clock, rows: RowFetcher
 ) -> None:
@@ -234,18 +254,7 @@ async def test_a_detach_by_maker_checker_removes_only_that_identifier(
     olive = (await member(services, "olive", Role.OFFICER)).principal
     sam = (await member(services, "sam", Role.SUPERVISOR)).principal
     sue = (await member(services, "sue", Role.SUPERVISOR)).principal
-    async with services.db() as db:
-        asked = await detach.request(
-            db,
-            principal=sam,
-            keyring=services.keyring,
-            bst=first.subject.bst,
-            kind=IdentifierKind.MSISDN,
-            value="0712 000 002",
-            reason="recycled by the network; new holder came in",
-            now=clock.now,
-        )
-        await db.commit()
+    asked = await detach_asked(services, sam, first.subject.bst, "0712 000 002")
     async with services.db() as db:
         with pytest.raises(PermissionDenied):  # an officer cannot decide
             await detach.approve(db, principal=olive, request_id=asked.id, now=clock.now)
@@ -284,17 +293,8 @@ async def test_detaching_the_contact_number_hands_notices_to_the_other_line(
     await join(services, LINE_B, first.exclusion.reference)
     olive = (await member(services, "olive", Role.OFFICER)).principal
     sam = (await member(services, "sam", Role.SUPERVISOR)).principal
+    asked = await detach_asked(services, olive, first.subject.bst, LINE_A)
     async with services.db() as db:
-        asked = await detach.request(
-            db,
-            principal=olive,
-            keyring=services.keyring,
-            bst=first.subject.bst,
-            kind=IdentifierKind.MSISDN,
-            value=LINE_A,
-            reason="the first number was recycled",
-            now=clock.now,
-        )
         await detach.approve(db, principal=sam, request_id=asked.id, now=clock.now + timedelta(1))
         await db.commit()
     [person] = [r for r in await rows("subject") if r["id"] == first.subject.id]
