@@ -184,7 +184,13 @@ async def join_by_reference(
     if found is None or not exclusions.is_in_force(found[0], now=now):
         raise await _wrong(session, bidx=bidx, now=now)
     exclusion, _bst = found
-    target = await store.lock_subject_by_id(session, subject_id=exclusion.subject_id)
+    person = await _current_person(session, subject_id=exclusion.subject_id)
+    if person != exclusion.subject_id:  # that exclusion's lines joined another person since
+        current = await in_force(session, subject_id=person, now=now)
+        if current is None:
+            raise await _wrong(session, bidx=bidx, now=now)
+        exclusion = current
+    target = await store.lock_subject_by_id(session, subject_id=person)
     holder = (await conn.execute(select(store.holder_of(bidx)))).scalar()
     if holder == target.id:
         return Joined(exclusion.reference, exclusion.ends_at, already=True)
@@ -204,6 +210,20 @@ async def join_by_reference(
         session, source_id=holder, target=target, exclusion=exclusion, actor=actor, now=now
     )
     return Joined(exclusion.reference, exclusion.ends_at, already=False)
+
+
+_MERGED_INTO = select(SUBJECT.c.merged_into_id).where(SUBJECT.c.id == bindparam("sid"))
+
+
+async def _current_person(session: AsyncSession, *, subject_id: int) -> int:
+    """The subject ``subject_id``'s identifiers now belong to (following merges)."""
+    conn = await session.connection()
+    for _hop in range(32):
+        merged = (await conn.execute(_MERGED_INTO, {"sid": subject_id})).scalar()
+        if merged is None:
+            return subject_id
+        subject_id = merged
+    return subject_id
 
 
 #: Key of the advisory lock every join takes (any constant; "NSERlink" in ASCII).
@@ -254,7 +274,7 @@ async def _merge(
     await conn.execute(
         update(SUBJECT)
         .where(SUBJECT.c.id == source_id)
-        .values(msisdn_sealed=None, msisdn_bidx=None, updated_at=now)
+        .values(msisdn_sealed=None, msisdn_bidx=None, merged_into_id=target.id, updated_at=now)
     )
     await audit.append(
         session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary
+from sqlalchemy import BigInteger, Column, ForeignKey, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from core.i18n import Language
@@ -21,7 +21,10 @@ class Subject(SQLModel, table=True):
     (HMAC-SHA256, 64 hex characters; :mod:`core.crypto`). It is kept here so the
     message queries stay one join; it is ``NULL`` once staff detached it (a
     recycled number) or when the person's identifiers moved to another subject.
-    ``bst`` is the stable pseudonymous screening token safe to show to operators
+    ``merged_into_id`` points to the subject this one's identifiers moved to
+    when a line joined another person's exclusion (:mod:`core.identifiers`);
+    a reference of this subject's exclusion then leads there. ``bst`` is the
+    stable pseudonymous screening token safe to show to operators
     and staff.
     """
 
@@ -31,6 +34,9 @@ class Subject(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     msisdn_sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     msisdn_bidx: str | None = Field(default=None, max_length=64, unique=True)
+    merged_into_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("subject.id"), nullable=True)
+    )
     bst: str = Field(max_length=16, unique=True)
     language: str = Field(default="sw", max_length=2)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())

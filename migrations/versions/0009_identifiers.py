@@ -103,6 +103,8 @@ def upgrade() -> None:
         "SELECT id, 'national_id', 'kenyan_id', national_id_sealed, national_id_bidx, 'claimed', NULL, created_at "
         "FROM subject WHERE national_id_bidx IS NOT NULL AND national_id_sealed IS NOT NULL"
     )
+    op.add_column('subject', sa.Column('merged_into_id', sa.BigInteger(), nullable=True))
+    op.create_foreign_key('subject_merged_into_id_fkey', 'subject', 'subject', ['merged_into_id'], ['id'])
     op.drop_constraint('subject_national_id_bidx_key', 'subject', type_='unique')
     op.drop_column('subject', 'national_id_bidx')
     op.drop_column('subject', 'national_id_sealed')
@@ -119,6 +121,8 @@ def downgrade() -> None:
     )
     op.drop_constraint('exclusion_event_type', 'exclusion_event', type_='check')
     op.create_check_constraint('exclusion_event_type', 'exclusion_event', f'type IN ({_EVENTS_BEFORE})')
+    op.drop_constraint('subject_merged_into_id_fkey', 'subject', type_='foreignkey')
+    op.drop_column('subject', 'merged_into_id')
     op.add_column('subject', sa.Column('national_id_sealed', sa.LargeBinary(), nullable=True))
     op.add_column('subject', sa.Column('national_id_bidx', sa.String(length=64), nullable=True))
     op.create_unique_constraint('subject_national_id_bidx_key', 'subject', ['national_id_bidx'])

@@ -206,7 +206,12 @@ async def test_a_number_with_its_own_longer_exclusion_joins_and_the_longer_end_w
     assert subjects_of == {short.subject.id}
     [merged] = [r for r in await rows("subject") if r["id"] == long.subject.id]
     assert merged["msisdn_bidx"] is None
+    assert merged["merged_into_id"] == short.subject.id
     assert await excluded_by(services, LINE_A, "12345678")
+    # The reference B's owner knows still leads to the one person.
+    third = await join(services, LINE_C, long.exclusion.reference)
+    assert third.reference == short.exclusion.reference
+    assert await holders(services, LINE_A, LINE_B, LINE_C) == {short.subject.id}
 
 
 async def test_two_lines_linking_to_each_other_at_once_end_as_one_person(
