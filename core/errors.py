@@ -39,7 +39,8 @@ class LinkRefused(NSERError):
 
     ``reason`` is ``"unknown"`` (no exclusion in force has that reference),
     ``"malformed"`` (not a reference: its check character is wrong),
-    or ``"limited"`` (too many wrong references from this number lately).
+    ``"limited"`` (too many wrong references from this number lately), or
+    ``"other_person"`` (staff tried to link a number another person holds).
     """
 
     def __init__(self, reason: str) -> None:

@@ -117,6 +117,53 @@ async def link(
     return added
 
 
+@requires(Role.OFFICER, "identifier.verify")
+async def record_verified(
+    db: AsyncSession,
+    /,
+    *,
+    principal: Principal,
+    keyring: KeyRing,
+    bst: str,
+    kind: IdentifierKind,
+    value: str,
+    now: datetime,
+) -> bool:
+    """An officer saw the document: link it to the person ``bst`` as *verified*.
+
+    A link the citizen had claimed becomes verified; a new one is announced like
+    any other (:func:`link`; a second person holding the ID is a conflict). For
+    the back-office's walk-in screen (a later task); the caller commits.
+    Returns ``True`` when the link is new.
+
+    Raises:
+        PermissionDenied: below officer (audited).
+        InvalidMsisdn, InvalidNationalId: ``value`` breaks the rules of ``kind``.
+        NotFound: no person has that BST.
+    """
+    ident = subjects.identifier(keyring, kind, value)
+    conn = await db.connection()
+    subject_id = (await conn.execute(select(SUBJECT.c.id).where(SUBJECT.c.bst == bst))).scalar()
+    if subject_id is None:
+        raise NotFound("no one in the register has that BST")
+    if ident.family is IdentifierFamily.MSISDN:
+        await store.lock_number(db, bidx=ident.bidx)
+        holder = (await conn.execute(select(store.holder_of(ident.bidx)))).scalar()
+        if holder is not None and holder != subject_id:
+            raise LinkRefused("other_person")  # a number moves only by joining or detaching
+    subject = await store.lock_subject_by_id(db, subject_id=subject_id)
+    return await link(
+        db,
+        keyring=keyring,
+        subject=subject,
+        identifier=ident,
+        channel=Channel.BACKOFFICE,
+        actor=principal.actor,
+        now=now,
+        status=IdentifierStatus.VERIFIED,
+    )
+
+
 @dataclass(frozen=True)
 class Joined:
     """A number joined an exclusion: its reference and (UTC) end; ``already`` if it had."""

@@ -304,3 +304,60 @@ async def test_detaching_the_contact_number_hands_notices_to_the_other_line(
         await db.commit()
     [person] = [r for r in await rows("subject") if r["id"] == first.subject.id]
     assert person["msisdn_bidx"] == subjects.msisdn_index(services.keyring, LINE_B)
+
+
+async def test_an_officer_verifies_a_claimed_id_and_a_viewer_may_not(
+    services: Services, clock: Clock, rows: RowFetcher
+) -> None:
+    first = await self_excluded(services, LINE_A, document=national_id(services))
+    olive = (await member(services, "olive", Role.OFFICER)).principal
+    vera = (await member(services, "vera", Role.VIEWER)).principal
+    async with services.db() as db:
+        with pytest.raises(PermissionDenied):
+            await identifiers.record_verified(
+                db,
+                principal=vera,
+                keyring=services.keyring,
+                bst=first.subject.bst,
+                kind=IdentifierKind.NATIONAL_ID,
+                value="12345678",
+                now=clock.now,
+            )
+    async with services.db() as db:
+        new = await identifiers.record_verified(
+            db,
+            principal=olive,
+            keyring=services.keyring,
+            bst=first.subject.bst,
+            kind=IdentifierKind.NATIONAL_ID,
+            value="1234-5678",
+            now=clock.now,
+        )
+        await db.commit()
+    async with services.db() as db:
+        with pytest.raises(LinkRefused, match="other_person"):
+            await identifiers.record_verified(
+                db,
+                principal=olive,
+                keyring=services.keyring,
+                bst=(await self_excluded(services, LINE_B, key="k")).subject.bst,
+                kind=IdentifierKind.MSISDN,
+                value=LINE_A,
+                now=clock.now,
+            )
+    async with services.db() as db:
+        await identifiers.record_verified(
+            db,
+            principal=olive,
+            keyring=services.keyring,
+            bst=first.subject.bst,
+            kind=IdentifierKind.PASSPORT,
+            value="ak 012 3456",
+            now=clock.now,
+        )
+        await queue.commit(db, services.queue)
+    assert new is False  # it was claimed already: now verified
+    statuses = {r["kind"]: r["status"] for r in await rows("subject_identifier")}
+    assert statuses["national_id"] == "verified"
+    assert statuses["passport"] == "verified"
+    assert await excluded_by(services, LINE_A)
