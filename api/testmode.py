@@ -20,11 +20,11 @@ from api.schemas import Person
 from core.errors import InvalidInput
 from core.identity import normalise_msisdn, normalise_national_id
 from core.register_cache import Standing
+from core.webhooks import TEST_BST
 
 EXCLUDED_MSISDN = "+254700000001"
 NEVER_EXCLUDED_MSISDN = "+254700000002"
 EXCLUDED_NATIONAL_ID = "11111111"
-TEST_BST = "BST-TESTTEST"
 
 
 def standing_for_test_key(person: Person) -> Standing | None:

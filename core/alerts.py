@@ -9,9 +9,10 @@ what fails. Incident keys must hold no personal data.
 
 Used for the regulator's operations number (``NSER_OPS_ALERT_NUMBER``) when
 the gateway reports an insufficient balance or sending keeps failing
-(:mod:`core.sending`), and by the operator webhooks for an operator's
-technical contact (templates ``operator_webhook_disabled`` and
-``operator_deliveries_failing`` of :mod:`core.notices`).
+(:mod:`core.sending`), and by the webhook jobs (:mod:`core.delivery_jobs`) for
+an operator's technical contact (:func:`operator_alert`, templates
+``operator_webhook_disabled`` and ``operator_deliveries_failing`` of
+:mod:`core.notices`).
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, messages
+from core import audit, messages, operators
 from core.crypto import KeyRing
 from core.identity import normalise_msisdn
-from core.models import MessageKind
+from core.models import MessageKind, Operator
 from core.notices import TEMPLATES
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: An operator's name is cut to this in an alert, so the SMS stays one segment.
+OPERATOR_NAME_CHARS = 40
 
 
 async def alert(
@@ -101,5 +105,43 @@ async def ops_alert(
         template=template,
         params=params,
         actor="system:sms",
+        now=now,
+    )
+
+
+async def operator_alert(
+    session: AsyncSession,
+    *,
+    keyring: KeyRing,
+    operator_id: int,
+    incident: str,
+    template: str,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """:func:`alert` to operator ``operator_id``'s technical contact, naming the operator.
+
+    An operator registered without a contact phone cannot be told by SMS: the
+    incident is logged at ERROR (and stays visible to staff in the back-office's
+    delivery figures); returns False then.
+
+    Raises:
+        NotFound: no such operator.
+        KeyError: ``template`` is not one of :data:`core.notices.TEMPLATES`.
+    """
+    operator: Operator = await operators.get(session, operator_id)
+    if operator.contact_phone_sealed is None:
+        log.error(
+            "alert %s (%s): operator %d has no technical contact", incident, template, operator_id
+        )
+        return False
+    return await alert(
+        session,
+        keyring=keyring,
+        msisdn=keyring.open(operator.contact_phone_sealed, field=operators.CONTACT_FIELD),
+        incident=incident,
+        template=template,
+        params={"operator": operator.name[:OPERATOR_NAME_CHARS]},
+        actor=actor,
         now=now,
     )

@@ -14,6 +14,11 @@ start-up (the per-operator slots and HTTP clients) and puts it in ``ctx``.
   enqueues every pending delivery that is due and has no live lease, so a
   flushed Redis or a killed worker loses nothing; ARQ ignores a job id that is
   already queued, so sweeping what is queued anyway costs one Redis call.
+
+The operator's technical contact is alerted by SMS (:func:`core.alerts.operator_alert`)
+when its endpoint is disabled by a ``410`` and when an attempt
+fails for a delivery whose event is :data:`FAILING_ALERT_AFTER` old or more (each once a
+UTC day while it lasts, so a 72-hour outage sends three or four, not one per retry).
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ import logging
 import ssl
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from arq import Retry
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import deliveries, operators, outbox, queue, webhooks
+from core import alerts, deliveries, operators, outbox, queue, webhooks
 from core.deliveries import Lease, Result
 from core.models import DeliveryStatus
 from core.services import Services
@@ -40,6 +46,8 @@ ACTOR = "system:webhooks"
 SLOT_WAIT = timedelta(seconds=0.5)
 SWEEP_SECONDS = 10
 SWEEP_BATCH = 1000
+#: A delivery still failing this long after its event alerts the operator's technical contact.
+FAILING_ALERT_AFTER = timedelta(hours=1)
 
 
 @dataclass
@@ -144,12 +152,45 @@ async def _attempt(
         secrets=secrets,
     )
     async with services.db() as db:
-        status = await deliveries.settle(
-            db, taken, result=result, actor=ACTOR, now=services.clock()
-        )
+        now = services.clock()
+        status = await deliveries.settle(db, taken, result=result, actor=ACTOR, now=now)
+        await _alert(services, db, taken, result=result, status=status, now=now)
         await queue.commit(db, services.queue)
     _log(taken, result, status)
     return status.value
+
+
+async def _alert(
+    services: Services,
+    db: AsyncSession,
+    taken: Lease,
+    *,
+    result: Result,
+    status: DeliveryStatus,
+    now: datetime,
+) -> None:
+    """Tell the operator's technical contact its endpoint was disabled, or keeps failing."""
+    if status is DeliveryStatus.FAILED and result.status_code == 410:
+        incident, template = (
+            f"webhook.disabled:op-{taken.operator_id}:{now:%Y-%m-%d}",
+            ("operator_webhook_disabled"),
+        )
+    elif status is not DeliveryStatus.DELIVERED and now - taken.created_at >= FAILING_ALERT_AFTER:
+        incident, template = (
+            f"webhook.failing:op-{taken.operator_id}:{now:%Y-%m-%d}",
+            ("operator_deliveries_failing"),
+        )
+    else:
+        return
+    await alerts.operator_alert(
+        db,
+        keyring=services.keyring,
+        operator_id=taken.operator_id,
+        incident=incident,
+        template=template,
+        actor=ACTOR,
+        now=now,
+    )
 
 
 def _unsendable(taken: Lease) -> str | None:

@@ -58,14 +58,18 @@ async def write(
     template: str | None = None,
     params: dict[str, Any] | None = None,
     enqueue: bool = True,
+    link_id: str | None = None,
+    short_code: str | None = None,
 ) -> int | None:
     """Write one message to ``e164`` (a normalised MSISDN) and send it after commit.
 
     Give ``body`` (already rendered), or ``template`` and ``params`` for the
     sending job to render (:func:`core.notices.render`). ``enqueue=False`` is for
     a job that sends it itself right after its commit (the sweeper is the
-    fallback). Returns the new message's id, or ``None`` when ``dedupe_key``
-    was written before.
+    fallback). ``link_id`` and ``short_code`` (a reply to an MO that carried a
+    ``linkId``, and the shortcode it was sent to) make it a premium reply
+    linked to that MO. Returns the new message's id, or ``None`` when
+    ``dedupe_key`` was written before.
     """
     statement = (
         insert(MESSAGE)
@@ -76,6 +80,8 @@ async def write(
             params=params,
             language=language,
             body=body,
+            link_id=link_id,
+            short_code=short_code,
             msisdn_sealed=keyring.seal(e164, field=MSISDN_FIELD),
             msisdn_bidx=keyring.blind_index(e164, field=MSISDN_FIELD),
             status=MessageStatus.QUEUED.value,
@@ -104,14 +110,18 @@ async def write_for_subject(
     exclusion_id: int | None,
     now: datetime,
     send_at: datetime | None = None,
+    optional: bool | None = None,
 ) -> int | None:
     """Write a notice to a subject's number, in its preferred language, in one statement.
 
     The subject's sealed number and blind index are copied as they are (never
-    opened here). Reminders and expiry notices are skipped for a number that
-    turned them off. ``send_at`` (later than ``now``) holds the message back
-    until then: the sweeper hands it on. Returns the message id, or ``None``
-    when nothing was written (already written, or turned off).
+    opened here). ``optional`` notices (by default the kinds of
+    :data:`OPTIONAL_KINDS`: reminders and expiry notices) are skipped for a
+    number that turned them off; ``optional=False`` is for a reminder the
+    citizen opted in to and can turn off at its source. ``send_at`` (later
+    than ``now``) holds the message back until then: the sweeper hands it on.
+    Returns the message id, or ``None`` when nothing was written (already
+    written, or turned off).
     """
     source = select(
         literal(kind.value),
@@ -128,7 +138,7 @@ async def write_for_subject(
         bindparam("now", type_=DateTime(timezone=True)),
         bindparam("now", type_=DateTime(timezone=True)),
     ).where(SUBJECT.c.id == subject_id, SUBJECT.c.msisdn_bidx.is_not(None))
-    if kind in OPTIONAL_KINDS:
+    if optional if optional is not None else kind in OPTIONAL_KINDS:
         source = source.where(~exists().where(OPT_OUT.c.msisdn_bidx == SUBJECT.c.msisdn_bidx))
     columns = [
         "kind",
@@ -174,6 +184,8 @@ class Claimed:
     msisdn_sealed: bytes
     attempts: int
     first_failed_at: datetime | None
+    link_id: str | None
+    short_code: str | None
 
 
 _CLAIM = (
@@ -198,6 +210,8 @@ _CLAIM = (
         MESSAGE.c.msisdn_sealed,
         MESSAGE.c.attempts,
         MESSAGE.c.first_failed_at,
+        MESSAGE.c.link_id,
+        MESSAGE.c.short_code,
     )
 )
 

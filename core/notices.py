@@ -112,7 +112,7 @@ def rescreen_reminder(_: Gettext, lang: str, params: Mapping[str, Any], settings
     """The quarterly reminder to screen again, for those who opted in."""
     return _(
         "NSER: as you asked, it is time to check your betting again. "
-        "Dial the NSER code and choose 4. No more reminders: send STOP."
+        "Dial the NSER code and choose 4, or send CHECK. No more reminders: send STOP."
     )
 
 
@@ -347,9 +347,12 @@ async def helpline_after_screening(
 
 
 async def rescreening_due(session: AsyncSession, *, subject_id: int, now: datetime) -> int | None:
-    """Write the re-screening reminder (daytime, once a day at most, off after STOP).
+    """Write the re-screening reminder (daytime, once a day at most).
 
-    For ``core.screening_sms.rescreen_reminder``.
+    For ``core.screening_sms.rescreen_reminder``. The citizen opted in to it,
+    and turns it off at its source (:func:`core.rescreening.opt_out`, which
+    ``STOP``/``SITISHA`` calls too), so a later opt-in is not overridden by an
+    earlier ``STOP``.
     """
     return await messages.write_for_subject(
         session,
@@ -361,4 +364,5 @@ async def rescreening_due(session: AsyncSession, *, subject_id: int, now: dateti
         exclusion_id=None,
         now=now,
         send_at=daytime(now),
+        optional=False,
     )

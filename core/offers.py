@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -74,6 +74,16 @@ async def take(session: AsyncSession, *, bidx: str, at: datetime) -> Offer | Non
     if row is None or row.expires_at < at:
         return None
     return Offer(OfferKind(row.kind), Period(row.period), row.language, row.expires_at)
+
+
+async def asked_at(session: AsyncSession, *, bidx: str) -> datetime | None:
+    """When the number's offer (valid or not) was made, or ``None`` when there is none.
+
+    Lets a channel tell which question a YES answers: the offer, or a newer one.
+    """
+    statement = select(OFFER.c.created_at).where(OFFER.c.msisdn_bidx == bidx)
+    made: datetime | None = (await (await session.connection()).execute(statement)).scalar()
+    return made
 
 
 async def withdraw(session: AsyncSession, *, bidx: str) -> bool:

@@ -161,7 +161,8 @@ async def opt_out(
 ) -> bool:
     """Stop the reminders of the holder of ``msisdn``; True when they were on (then audited).
 
-    For the SMS keyword that stops them. Someone NSER never saw changes nothing.
+    For USSD's "Stop check reminders" and the SMS keyword ``STOP``/``SITISHA``.
+    Someone NSER never saw changes nothing.
 
     Raises:
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.

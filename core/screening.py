@@ -2,8 +2,9 @@
 
 A result is stored only once an instrument is complete (every item answered),
 so an abandoned screening leaves nothing behind. Storing is idempotent on the
-channel request: ``request_key`` (``ussd:<sessionId>``) and ``seq`` (the step
-of that request that completed the instrument) identify one result, and every
+channel request: ``request_key`` (``ussd:<sessionId>``, or ``sms:<message
+id>`` of the MO that completed it) and ``seq`` (the step of that request that
+completed the instrument) identify one result, and every
 result of a ``request_key`` belongs to the subject that used it first, so a
 gateway that reuses a session id for another phone can neither see nor store
 the first caller's result. The answers are sealed (:mod:`core.crypto`); the

@@ -78,8 +78,13 @@ class SmsGateway(Protocol):
 
     name: str
 
-    async def send(self, *, to: str, body: str) -> Submission:
+    async def send(
+        self, *, to: str, body: str, link_id: str | None = None, short_code: str | None = None
+    ) -> Submission:
         """Hand one message for E.164 number ``to`` to the gateway.
+
+        With ``link_id`` (the ``linkId`` of the MO this replies to) it is a
+        premium reply linked to that MO, from ``short_code``.
 
         Raises nothing on purpose for a refusal (that is a :class:`Submission`);
         an unexpected exception is treated as a passing failure.
@@ -155,14 +160,16 @@ async def _claim(services: Services, message_id: int) -> tuple[Claimed, str] | N
     return claimed, body
 
 
-async def _hand_over(ctx: dict[str, Any], to: str, body: str) -> Submission:
+async def _hand_over(ctx: dict[str, Any], claimed: Claimed, to: str, body: str) -> Submission:
     services: Services = ctx["services"]
     gateway: SmsGateway = ctx["sms_gateway"]
     rate: SendRate = ctx["sms_rate"]
     await rate.acquire()
     try:
         async with asyncio.timeout(services.settings.sms_timeout + 1):
-            return await gateway.send(to=to, body=body)
+            return await gateway.send(
+                to=to, body=body, link_id=claimed.link_id, short_code=claimed.short_code
+            )
     except TimeoutError:
         return Submission(Outcome.RETRY, "Timeout")
     except Exception as exc:  # a gateway bug must not lose the message: retried
@@ -244,7 +251,7 @@ async def send_message(ctx: dict[str, Any], message_id: int) -> str:
         return "skipped"
     claimed, body = taken
     to = services.keyring.open(claimed.msisdn_sealed, field=MSISDN_FIELD)
-    submission = await _hand_over(ctx, to, body)
+    submission = await _hand_over(ctx, claimed, to, body)
     outcome = await _record(services, claimed, submission)
     if outcome is not Outcome.SENT:
         log.warning(

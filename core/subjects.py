@@ -5,7 +5,7 @@ associated data and as the blind-index namespace (:mod:`core.crypto`), so a
 passport number and a national ID with the same characters never collide. The
 national ID and the Maisha Namba share one family, "Kenyan ID numbers"
 (:data:`NATIONAL_ID_FIELD`). The names are those the subject's own columns used
-before identifiers became links (migration 0009 copied values byte for byte).
+before identifiers became links (migration 0011 copied values byte for byte).
 
 Subjects are created and locked by :mod:`core.exclusion_store`; links are
 written by :mod:`core.identifiers`.

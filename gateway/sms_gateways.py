@@ -50,8 +50,13 @@ class ConsoleGateway:
 
     name = "console"
 
-    async def send(self, *, to: str, body: str) -> Submission:
-        """Log the message (the number masked, lines joined with `` | ``) and accept it."""
+    async def send(
+        self, *, to: str, body: str, link_id: str | None = None, short_code: str | None = None
+    ) -> Submission:
+        """Log the message (the number masked, lines joined with `` | ``) and accept it.
+
+        A premium reply's ``link_id`` and ``short_code`` change nothing here.
+        """
         gateway_id = f"console-{uuid.uuid4().hex[:16]}"
         log.info("SMS to %s: %s [%s]", mask_msisdn(to), body.replace("\n", " | "), gateway_id)
         return Submission(Outcome.SENT, "Success", gateway_id=gateway_id)
@@ -93,10 +98,12 @@ class AfricasTalkingGateway:
     """Africa's Talking bulk SMS through the official SDK (``africastalking.SMSService``).
 
     The SDK has no documented setting for its base URL: it builds every URL from
-    the ``_baseUrl`` attribute its ``_init_service`` sets (``https://api.africastalking.com/version1``,
-    or the sandbox's for user ``sandbox``). With ``api_url`` that attribute is
-    replaced by ``<api_url>/version1``, so messages are POSTed to
-    ``<api_url>/version1/messaging``, form-encoded, with the ``apiKey`` header.
+    the ``_baseUrl`` and ``_contentUrl`` attributes its ``_init_service`` sets
+    (``https://api.africastalking.com/version1`` and
+    ``https://content.africastalking.com/version1``, or the sandbox's for user
+    ``sandbox``). With ``api_url`` both are replaced by ``<api_url>/version1``,
+    so messages are POSTed to ``<api_url>/version1/messaging``, form-encoded,
+    with the ``apiKey`` header.
     """
 
     name = "africastalking"
@@ -112,19 +119,34 @@ class AfricasTalkingGateway:
     ) -> None:
         self._sms = SMSService(username, api_key)
         if api_url is not None:
+            # Bulk sends go to _baseUrl, premium replies (send_premium) to _contentUrl.
             self._sms._baseUrl = api_url.rstrip("/") + "/version1"
+            self._sms._contentUrl = self._sms._baseUrl
         self.sender = sender
         self.timeout = timeout
 
-    def _send(self, to: str, body: str) -> object:
-        return self._sms.send(
-            body, [to], sender_id=self.sender, timeout=(min(3.05, self.timeout), self.timeout)
-        )
+    def _send(self, to: str, body: str, link_id: str | None, short_code: str | None) -> object:
+        timeout = (min(3.05, self.timeout), self.timeout)
+        if link_id is not None:
+            return self._sms.send_premium(
+                body, short_code or self.sender, [to], link_id=link_id, timeout=timeout
+            )
+        return self._sms.send(body, [to], sender_id=self.sender, timeout=timeout)
 
-    async def send(self, *, to: str, body: str) -> Submission:
-        """POST one message; HTTP errors, timeouts and refusals become a :class:`Submission`."""
+    async def send(
+        self, *, to: str, body: str, link_id: str | None = None, short_code: str | None = None
+    ) -> Submission:
+        """POST one message; HTTP errors, timeouts and refusals become a :class:`Submission`.
+
+        With ``link_id`` it is a premium reply (the SDK's ``send_premium``:
+        ``linkId``, ``from`` the shortcode the MO was sent to, or
+        ``NSER_SMS_SENDER``, ``bulkSMSMode=0``), POSTed to the content API
+        (``https://content.africastalking.com/version1/messaging``, or
+        ``<NSER_AFRICASTALKING_API_URL>/version1/messaging``), so the reply is
+        linked to the MO and billed as the service's answer to it.
+        """
         try:
-            answer = await asyncio.to_thread(self._send, to, body)
+            answer = await asyncio.to_thread(self._send, to, body, link_id, short_code)
         except ValueError:  # the SDK's own check of the number
             return Submission(Outcome.FAILED, "InvalidPhoneNumber")
         except AfricasTalkingException as exc:  # a non-2xx answer; the SDK keeps only its body

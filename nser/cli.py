@@ -25,6 +25,7 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -136,6 +137,25 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--exit-after", type=int, default=None, metavar="N", help="exit after N verified events"
     )
+    sim.add_argument(
+        "--log-key",
+        default=None,
+        metavar="VKEY",
+        help="witness the audit log: its verifier key (nser audit public-key)",
+    )
+    sim.add_argument(
+        "--witness-dir",
+        type=Path,
+        default=Path("operator-sim-witness"),
+        help="where the witness keeps the checkpoints it accepted",
+    )
+    sim.add_argument(
+        "--witness-every",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often the witness fetches the latest checkpoint",
+    )
     return parser
 
 
@@ -234,6 +254,9 @@ def run(argv: Sequence[str] | None = None) -> int:
                 path=args.path,
                 subscribe=args.subscribe,
                 exit_after=args.exit_after,
+                log_key=args.log_key,
+                witness_dir=args.witness_dir,
+                witness_every=args.witness_every,
             )
         )
     settings = Settings()

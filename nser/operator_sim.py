@@ -16,21 +16,41 @@ carries the customer's current status), then serves a webhook receiver
 ``--exit-after N`` stops after N verified, non-replayed deliveries (exit 0);
 otherwise it runs until Ctrl-C or SIGTERM. The webhook URL it prints is the
 one to give the operator (``nser operator add … --webhook-url URL``).
+
+With ``--log-key VKEY`` (the log's verifier key, ``nser audit public-key``) it
+is also a witness of the audit log (:mod:`core.audit.witness`): every
+``--witness-every`` seconds it fetches ``GET /v1/audit/checkpoint``, checks the
+signature and, with ``GET /v1/audit/proofs/consistency``, that the new tree
+extends the last one it kept in ``--witness-dir``, and keeps it::
+
+    witness: kept checkpoint 12
+    witness: checkpoint 20 consistent with 12, kept
+    WITNESS ALARM: checkpoint 20 is not consistent with 12: entries … were changed
+
+An alarm is printed once per distinct alarm and makes the exit code 3.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 
+from core.audit.notes import NoteError, NoteVerifier
+from core.audit.witness import Witness, WitnessAlarm
 from nser.receiver import Received, WebhookReceiver, listening_socket, serving
 
 API_TIMEOUT = 10.0
+#: Exit code when the witness raised an alarm.
+ALARM_EXIT = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,9 @@ class SimOptions:
     path: str = "/webhooks"
     subscribe: list[str] = field(default_factory=list)
     exit_after: int | None = None
+    log_key: str | None = None
+    witness_dir: Path = Path("operator-sim-witness")
+    witness_every: float = 10.0
 
 
 def customer(spec: str) -> tuple[str, dict[str, str]]:
@@ -87,10 +110,92 @@ async def subscribe_all(http: httpx.AsyncClient, specs: list[str]) -> list[str]:
     return lines
 
 
+async def witness_once(http: httpx.AsyncClient, witness: Witness) -> str | None:
+    """Fetch the latest checkpoint, check it and keep it; the line to print, if any.
+
+    ``None`` when there is nothing new (no checkpoint yet, or the same one).
+    Never raises: an unreachable API or a refused checkpoint is a line.
+    """
+    try:
+        response = await http.get("/v1/audit/checkpoint")
+        if response.status_code == 404:
+            return None
+        if not response.is_success:
+            return f"witness: checkpoint unavailable: HTTP {response.status_code}"
+        note = response.text
+        proof = None
+        sizes = witness.needs_proof(note)
+        if sizes is not None:
+            params = {"first": sizes[0], "second": sizes[1]}
+            answer = await http.get("/v1/audit/proofs/consistency", params=params)
+            if not answer.is_success:
+                return f"witness: consistency proof unavailable: HTTP {answer.status_code}"
+            proof = [base64.b64decode(h, validate=True) for h in answer.json()["proof"]]
+        observed = witness.observe(note, proof)
+    except httpx.HTTPError as exc:
+        return f"witness: operator API unreachable: {type(exc).__name__}"
+    except (binascii.Error, KeyError, TypeError, ValueError):
+        return "WITNESS ALARM: the consistency proof is malformed"
+    except WitnessAlarm as exc:
+        return f"WITNESS ALARM: {exc}"
+    if not observed.new:
+        return None
+    size = observed.checkpoint.size
+    if observed.previous is None:
+        return f"witness: kept checkpoint {size}"
+    return f"witness: checkpoint {size} consistent with {observed.previous.size}, kept"
+
+
+async def _witness(
+    options: SimOptions, witness: Witness, write: Callable[[str], None], alarms: list[str]
+) -> None:
+    auth = {"authorization": f"Bearer {options.key}"}
+    async with httpx.AsyncClient(
+        base_url=options.api.rstrip("/"), headers=auth, timeout=API_TIMEOUT
+    ) as http:
+        said = None
+        while True:
+            line = await witness_once(http, witness)
+            if line is not None and line != said:
+                write(line)
+                said = line
+                if line.startswith("WITNESS ALARM"):
+                    alarms.append(line)
+            await asyncio.sleep(options.witness_every)
+
+
+@contextlib.asynccontextmanager
+async def _watching(
+    options: SimOptions, witness: Witness | None, write: Callable[[str], None], alarms: list[str]
+) -> AsyncIterator[None]:
+    """The witness loop in the background for the block's length (nothing without a witness)."""
+    if witness is None:
+        yield
+        return
+    task = asyncio.create_task(_witness(options, witness, write, alarms))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def run_sim(options: SimOptions, *, write: Callable[[str], None]) -> int:
-    """Run until ``exit_after`` deliveries, SIGINT or SIGTERM; returns the exit code."""
+    """Run until ``exit_after`` deliveries, SIGINT or SIGTERM; returns the exit code.
+
+    0, or 1 when it could not start (port taken, subscription refused, bad
+    ``--log-key``), or :data:`ALARM_EXIT` when the witness raised an alarm.
+    """
     stop = asyncio.Event()
     counted = 0
+    witness = None
+    if options.log_key is not None:
+        try:
+            witness = Witness(options.witness_dir, NoteVerifier.parse(options.log_key))
+        except NoteError as exc:
+            write(f"operator-sim: --log-key: {exc}")
+            return 1
 
     def receive(received: Received) -> None:
         nonlocal counted
@@ -122,8 +227,10 @@ async def run_sim(options: SimOptions, *, write: Callable[[str], None]) -> int:
                 write(f"operator-sim: {exc}")
                 return 1
         write("operator-sim: ready")
-        await stop.wait()
-    return 0
+        alarms: list[str] = []
+        async with _watching(options, witness, write, alarms):
+            await stop.wait()
+    return ALARM_EXIT if alarms else 0
 
 
 def main_sim(options: SimOptions) -> int:

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from core.services import Services, open_services
 from core.settings import Settings
+from gateway.guard import REDACTED
 from nser.supervisor import WorkerSupervisor
 from nser.web import create_app
 from nser.worker import create_worker
@@ -89,6 +90,15 @@ class _Server(uvicorn.Server):
             log.info("%s", self._announce)
 
 
+def callback_banner(url: str, settings: Settings) -> str:
+    """The serving line: where the gateway posts callbacks (a path token shows as ``<token>``)."""
+    token = f"/{REDACTED}" if settings.path_token else ""
+    return (
+        f"serving on {url} (callbacks: POST {url}/ussd{token}, {url}/sms{token}/inbound and "
+        f"{url}/sms{token}/delivery-reports)"
+    )
+
+
 def _on_stop_signal(callback: Callable[[signal.Signals], None]) -> None:
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
@@ -131,8 +141,7 @@ async def serve(settings: Settings, sock: socket.socket, *, worker: bool) -> Non
     server = _Server(
         # uvicorn's access log prints query strings; nser.access logs requests without them.
         uvicorn.Config(app, log_level=settings.log_level.lower(), lifespan="on", access_log=False),
-        announce=f"serving on {url} (callbacks: POST {url}/ussd, {url}/sms/inbound and "
-        f"{url}/sms/delivery-reports)",
+        announce=callback_banner(url, settings),
     )
     received: list[signal.Signals] = []
 

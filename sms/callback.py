@@ -55,7 +55,7 @@ class InboundSms:
             to=required(form, "to", limit=32),
             text=required(form, "text", limit=MAX_TEXT, lines=True),
             date=field(form, "date", limit=64),
-            link_id=field(form, "linkId", limit=128),
+            link_id=field(form, "linkId", limit=128) or None,
             network_code=network or None,
         )
 

@@ -12,7 +12,9 @@ the reply to the message log. Rules (``docs/sms.md``):
   (:func:`core.exclusions.self_exclude`, request key ``sms:<message id>``), so
   "already excluded" and extensions behave alike; the confirmation SMS
   written with the exclusion is then the answer;
-* YES also takes the extension offered by an expiry reminder.
+* YES also takes the extension offered by an expiry reminder;
+* ``CHECK``/``PIMA`` starts a screening, and while one is open a number
+  answers it (:mod:`sms.screening`).
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import exclusions, identifiers, offers, preferences, subjects, texts
+from core import exclusions, identifiers, offers, preferences, rescreening, subjects, texts
 from core.errors import AlreadyExcluded, InvalidInput, LinkRefused, RequestKeyConflict
 from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE
 from core.models import Channel, InboundOutcome, OfferKind
 from core.services import Services
-from sms import replies
+from sms import replies, screening
 from sms.keywords import Command, Intent, parse
 
 ACTOR = "citizen:sms"
@@ -42,6 +44,8 @@ class Inbound:
     """An inbound SMS opened for processing: ``e164``/``bidx`` are ``None`` for a bad sender.
 
     ``received_at`` is when it reached NSER (the clock of the confirmation window).
+    ``link_id`` is the gateway's ``linkId`` (premium services), ``to_code`` the
+    shortcode it was sent to: a reply is linked to it.
     """
 
     id: int
@@ -50,6 +54,8 @@ class Inbound:
     bidx: str | None
     text: str
     received_at: datetime
+    link_id: str | None = None
+    to_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,9 +174,25 @@ async def _language(turn: _Turn) -> Answer:
     return turn.reply(InboundOutcome.LANGUAGE, replies.language_set(turn._))
 
 
+def _screening(services: Services, db: AsyncSession, mo: Inbound) -> screening.Turn:
+    assert mo.e164 is not None
+    assert mo.bidx is not None
+    return screening.Turn(
+        services, db, mo.gateway_id, mo.e164, mo.bidx, mo.text, mo.received_at, ACTOR
+    )
+
+
+async def _check(turn: _Turn) -> Answer:
+    said = await _screening(turn.services, turn.db, turn.mo).start(turn.lang)
+    return Answer(InboundOutcome.SCREENING, said.text, said.lang)
+
+
 async def _stop(turn: _Turn) -> Answer:
-    await preferences.stop_reminders(
-        turn.db, bidx=turn.bidx, actor=ACTOR, now=turn.services.clock()
+    now = turn.services.clock()
+    await preferences.stop_reminders(turn.db, bidx=turn.bidx, actor=ACTOR, now=now)
+    # The quarterly reminders to check again too, at their source (audited if they were on).
+    await rescreening.opt_out(
+        turn.db, keyring=turn.services.keyring, msisdn=turn.e164, actor=ACTOR, now=now
     )
     return turn.reply(InboundOutcome.STOPPED, replies.reminders_stopped(turn._))
 
@@ -241,6 +263,7 @@ _ACTIONS: dict[Intent, Callable[[_Turn], Awaitable[Answer]]] = {
     Intent.STOP: _stop,
     Intent.ADD_ID: _add_id,
     Intent.LINK: _link,
+    Intent.CHECK: _check,
 }
 
 
@@ -253,6 +276,13 @@ async def answer(services: Services, db: AsyncSession, mo: Inbound) -> Answer:
     if mo.e164 is None or mo.bidx is None or not mo.e164.startswith(COUNTRY_PREFIX):
         return Answer(InboundOutcome.IGNORED, None, DEFAULT_LANGUAGE)
     command = parse(mo.text)
+    open_screening = await screening.current(
+        db, keyring=services.keyring, bidx=mo.bidx, at=mo.received_at
+    )
+    if open_screening is not None:
+        said = await _screening(services, db, mo).reply(open_screening, command)
+        if said is not None:
+            return Answer(InboundOutcome.SCREENING, said.text, said.lang)
     action = _ACTIONS.get(command.intent)
     if action is None or command.lang is None:
         _ = services.catalogues.gettext(DEFAULT_LANGUAGE)

@@ -91,6 +91,8 @@ class Pending:
     msisdn_bidx: str | None
     text_sealed: bytes
     received_at: datetime
+    link_id: str | None
+    to_code: str
 
     def open(self, keyring: KeyRing) -> Inbound:
         """The MO in clear, for processing."""
@@ -103,6 +105,8 @@ class Pending:
             bidx=self.msisdn_bidx if e164 else None,
             text=keyring.open(self.text_sealed, field=TEXT_FIELD),
             received_at=self.received_at,
+            link_id=self.link_id or None,
+            to_code=self.to_code,
         )
 
 

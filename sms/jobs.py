@@ -6,7 +6,8 @@
   conversation). Its effects, its reply and ``processed_at`` commit together,
   so a re-run does nothing.
 * ``sweep_inbound`` (cron, every minute): hands MOs left unprocessed for
-  :data:`SWEEP_AFTER` (the worker or Redis was down) to ``process_sms``.
+  :data:`SWEEP_AFTER` (the worker or Redis was down) to ``process_sms``, and
+  empties the answers of expired screenings by SMS (:func:`sms.screening.forget_expired`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from core import messages, queue, sending
 from core.i18n import DEFAULT_LANGUAGE
 from core.models import InboundOutcome, MessageKind
 from core.services import Services
-from sms import conversation, replies
+from sms import conversation, replies, screening
 from sms.conversation import Answer, Inbound
 from sms.inbox import (
     INBOUND,
@@ -58,6 +59,8 @@ async def _finish(services: Services, db: AsyncSession, mo: Inbound, answer: Ans
             body=answer.reply,
             now=services.clock(),
             enqueue=False,
+            link_id=mo.link_id,
+            short_code=mo.to_code if mo.link_id else None,
         )
     statement = (
         update(INBOUND)
@@ -119,9 +122,13 @@ async def process_sms(ctx: dict[str, Any], inbound_id: int) -> int:
 
 
 async def sweep_inbound(ctx: dict[str, Any]) -> int:
-    """ARQ cron: enqueue ``process_sms`` for MOs left unprocessed; returns how many."""
+    """ARQ cron: enqueue ``process_sms`` for MOs left unprocessed; returns how many.
+
+    Also forgets the answers of screenings by SMS that expired.
+    """
     services: Services = ctx["services"]
     async with services.db() as db:
+        await screening.forget_expired(db, keyring=services.keyring, now=services.clock())
         ids = await unprocessed(db, before=services.clock() - SWEEP_AFTER)
         for inbound_id in ids:
             await queue.later(

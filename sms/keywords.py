@@ -15,10 +15,16 @@ status        HALI (HALI YANGU)                      STATUS (MY STATUS)
 help          MSAADA                                 HELP, INFO
 language      LUGHA, KISWAHILI                       LANGUAGE, ENGLISH
 no reminders  SITISHA                                STOP
+screening     PIMA                                   CHECK
 add an ID     KITAMBULISHO <n>, MAISHA <n>,          ID <n>, NATIONAL ID <n>, MAISHA <n>,
               PASIPOTI <n>, MGENI <n>, MKIMBIZI <n>  PASSPORT <n>, ALIEN <n>, REFUGEE <n>
 other line    UNGANISHA <reference>                  LINK <reference>
 ============  =====================================  ===================================
+
+``CHECK STATUS`` is a status; ``TEST`` is deliberately not a screening
+keyword (people text it to see whether a shortcode works). During a screening
+the answers are numbers, which :func:`parse` leaves :attr:`Intent.UNKNOWN`
+(:func:`number` reads them), and ``STOP``/``SITISHA`` ends the screening.
 
 After an ID or link keyword, the rest of the message (its words joined, so
 spaces and dashes go) is the ID number or the exclusion reference.
@@ -56,6 +62,7 @@ class Intent(enum.StrEnum):
     STOP = "stop"
     ADD_ID = "add_id"
     LINK = "link"
+    CHECK = "check"
     UNKNOWN = "unknown"
 
 
@@ -86,6 +93,7 @@ _PHRASES: dict[tuple[str, ...], tuple[Intent, str]] = {
     ("ACHA", "KUBETI"): (Intent.EXCLUDE, "sw"),
     ("MY", "STATUS"): (Intent.STATUS, "en"),
     ("HALI", "YANGU"): (Intent.STATUS, "sw"),
+    ("CHECK", "STATUS"): (Intent.STATUS, "en"),
     ("NATIONAL", "ID"): (Intent.ADD_ID, "en"),
     ("MAISHA", "NAMBA"): (Intent.ADD_ID, "sw"),
 }
@@ -136,6 +144,8 @@ _WORDS: dict[str, tuple[Intent, str]] = {
     "MKIMBIZI": (Intent.ADD_ID, "sw"),
     "LINK": (Intent.LINK, "en"),
     "UNGANISHA": (Intent.LINK, "sw"),
+    "CHECK": (Intent.CHECK, "en"),
+    "PIMA": (Intent.CHECK, "sw"),
 }
 _LANGUAGE_NAMES = {
     "ENGLISH": "en",
@@ -210,6 +220,12 @@ def _language_target(rest: list[str], keyword: str, lang: str) -> str:
         if word in _LANGUAGE_NAMES:
             return _LANGUAGE_NAMES[word]
     return _LANGUAGE_NAMES.get(keyword, lang)
+
+
+def number(text: str) -> str | None:
+    """The number a message is, if it is only that (``" 2. "`` -> ``"2"``), else ``None``."""
+    found = words(text)
+    return found[0] if len(found) == 1 and found[0].isdigit() else None
 
 
 def parse(text: str) -> Command:

@@ -57,9 +57,11 @@ PERIOD_CHOICES = {
 }
 LANGUAGE_CHOICES = {"1": "sw", "2": "en"}
 #: The status screen's choices: the latest screening result, shown only when asked for;
-#: what to do when the number is not one's own (a recycled number).
+#: no more reminders to check one's gambling again; what to do when the number is not
+#: one's own (a recycled number).
 STATUS_LAST_RESULT = "1"
-STATUS_NOT_MINE = "2"
+STATUS_STOP_REMINDERS = "2"
+STATUS_NOT_MINE = "3"
 #: On the confirm screen: add an ID first (recommended), then confirm.
 CONFIRM_ADD_ID = "2"
 ID_KINDS = {
@@ -150,7 +152,9 @@ def _on_link(state: State, choice: str, resume_path: tuple[str, ...]) -> State |
 def _on_status(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
     if choice == STATUS_NOT_MINE:
         return act(state, Action.NOT_MINE)
-    return act(state, Action.LAST_RESULT) if choice == STATUS_LAST_RESULT else None
+    if choice == STATUS_LAST_RESULT:
+        return act(state, Action.LAST_RESULT)
+    return act(state, Action.STOP_REMINDERS) if choice == STATUS_STOP_REMINDERS else None
 
 
 def _on_question(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:

@@ -233,6 +233,8 @@ class UssdDialogue:
             return await self.screening.remind(state, lang, _)
         if state.action is Action.NOT_MINE:
             return end(screens.not_mine(_, settings=self.services.settings))
+        if state.action is Action.STOP_REMINDERS:
+            return await self.screening.stop_reminders(_)
         return await self.exclude(state, lang, _)
 
     async def exclude(self, state: State, lang: str, _: Gettext) -> Reply:

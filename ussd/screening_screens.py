@@ -14,13 +14,14 @@ counter and the back line make room for the error line).
 
 from __future__ import annotations
 
+from core import screening_texts
 from core.i18n import Gettext, short_date
-from core.instruments import INSTRUMENTS, BandCode, InstrumentCode
+from core.instruments import INSTRUMENTS, BandCode
 from core.periods import NAIROBI
 from core.screening import Result
 from core.settings import Settings
 from core.texts import helpline
-from ussd.screening_menu import FollowUp, band_of, follow_ups
+from ussd.screening_menu import band_of, follow_ups
 from ussd.screens import SEP, with_error
 from ussd.state import Quiz
 
@@ -38,42 +39,30 @@ def question(_: Gettext, *, quiz: Quiz, error: bool = False) -> str:
     return SEP.join((f"{number + 1}/{len(instrument.items)} {item}", answers, _("0. Back")))
 
 
-def _follow_up_label(follow_up: FollowUp, positive: bool, _: Gettext) -> str:
-    if follow_up is FollowUp.PGSI:
-        return _("Continue") if positive else _("9 more questions (last 12 months)")
-    if follow_up is FollowUp.EXCLUDE:
-        return _("Stop betting")
-    return _("Remind me every 3 months")
-
-
-def _head(quiz: Quiz, _: Gettext, settings: Settings) -> str:
-    band = band_of(quiz)
-    if quiz.instrument == InstrumentCode.LIE_BET:
-        if band.code is BandCode.POSITIVE:
-            return _(
-                "Your answers suggest betting may be harming you. "
-                "9 more questions about the last 12 months will tell more."
-            )
-        return _("No sign of harm from betting in your answers.")
-    head = _("Your result: {band}.").format(band=_(band.label))
-    if band.refer:
-        return SEP.join((head, _("Helpline: {helpline}").format(helpline=helpline(settings))))
-    if band.code is BandCode.LOW_RISK:
-        return " ".join((head, _("A few of your answers show some harm from betting.")))
-    return " ".join((head, _("No sign of harm from betting in your answers.")))
+def _head(quiz: Quiz, _: Gettext, settings: Settings, *, promise: bool) -> str:
+    head = screening_texts.result_head(_, instrument=quiz.instrument, answers=quiz.answers)
+    if not band_of(quiz).refer:
+        return head
+    # The result's transaction writes the helpline SMS (core.screening.record): say so
+    # when first shown; re-shown under "Invalid choice." there is no room left for it.
+    line = _("Helpline (also by SMS): {helpline}") if promise else _("Helpline: {helpline}")
+    return SEP.join((head, line.format(helpline=helpline(settings))))
 
 
 def result(_: Gettext, *, quiz: Quiz, settings: Settings, error: bool = False) -> str:
     """A completed screening: the band in plain words, the helpline where NSER refers, what next.
 
+    Where NSER refers, the helpline line says the helpline also comes by SMS
+    (not on the re-shown screen after an invalid choice: no room).
+
     The numbered choices are :func:`ussd.screening_menu.follow_ups`, in order.
     """
     positive = band_of(quiz).code is BandCode.POSITIVE
     choices = [
-        f"{key}. {_follow_up_label(follow_up, positive, _)}"
+        f"{key}. {screening_texts.follow_up_label(follow_up, positive=positive, _=_)}"
         for key, follow_up in enumerate(follow_ups(quiz), start=1)
     ]
-    body = SEP.join((_head(quiz, _, settings), *choices, _("00. Main menu")))
+    body = SEP.join((_head(quiz, _, settings, promise=not error), *choices, _("00. Main menu")))
     return with_error(body, error, _)
 
 
@@ -89,6 +78,13 @@ def last_result(_: Gettext, *, lang: str, latest: Result | None, settings: Setti
     return SEP.join((head, _("Helpline: {helpline}").format(helpline=helpline(settings))))
 
 
-def reminders_on(_: Gettext) -> str:
-    """The citizen opted in to a quarterly reminder to check again."""
-    return _("Done. We will send you an SMS every 3 months to remind you to check again.")
+def reminders_off(_: Gettext) -> str:
+    """The citizen asked for no more reminders to check again (from the status screen).
+
+    The same whether they were on or not: a repeated POST answers alike.
+    """
+    return _("Done. You will get no more reminders to check your betting.")
+
+
+#: The citizen opted in to a quarterly reminder to check again.
+reminders_on = screening_texts.reminders_on

@@ -5,7 +5,8 @@
   completed it, so a repeated POST stores one result and shows it again, and a
   session id reused by another phone is refused (``RequestKeyConflict``, which
   the route answers with the neutral "session has ended").
-* "Remind me every 3 months" stores the opt-in (:func:`core.rescreening.opt_in`).
+* "Remind me every 3 months" stores the opt-in (:func:`core.rescreening.opt_in`);
+  "Stop check reminders", on the status screen, the opt-out (:func:`core.rescreening.opt_out`).
 * The latest result, asked for from the status screen (:func:`core.screening.latest`).
 """
 
@@ -83,6 +84,19 @@ class ScreeningSteps:
             )
             await db.commit()
         return end(screening_screens.reminders_on(_))
+
+    async def stop_reminders(self, _: Gettext) -> Reply:
+        """No more quarterly reminders to check again (audited when they were on)."""
+        async with self.services.db() as db:
+            await rescreening.opt_out(
+                db,
+                keyring=self.services.keyring,
+                msisdn=self.msisdn,
+                actor=ACTOR,
+                now=self.services.clock(),
+            )
+            await db.commit()
+        return end(screening_screens.reminders_off(_))
 
     async def last_result(self, lang: str, _: Gettext) -> Reply:
         """The caller's latest screening result (or that there is none)."""

@@ -175,14 +175,18 @@ def status(
     """My status: excluded until when (with the reference), or not excluded.
 
     The latest screening result is a separate choice here, never shown on this
-    screen itself: phones are shared. An excluded number also offers what to do
-    if it is not the holder's (a recycled number: ask the regulator).
+    screen itself: phones are shared. Another choice stops the quarterly
+    reminders to check one's gambling again; an excluded number also offers
+    what to do if it is not the holder's (a recycled number: ask the regulator).
     """
+    last, stop = _("1. My last check result"), _("2. Stop check reminders")
     if reference is None:
         head = _("You are not self-excluded. To stop betting, choose 1 on the main menu.")
-        return with_error(SEP.join((head, _("1. My last check result"), _("0. Back"))), error, _)
+        return with_error(SEP.join((head, last, stop, _("0. Back"))), error, _)
     head = texts.excluded_until(_, lang=lang, ends_at=ends_at, reference=reference)
-    lines = (head, _("1. My last check result"), _("2. Not my number?"), _("0. Back"))
+    # No "0. Back" line here: it would not fit 160 characters in Kiswahili with an
+    # error line, and 0 goes back on every screen anyway.
+    lines = (head, last, stop, _("3. Not my number?"))
     return with_error(SEP.join(lines), error, _)
 
 

@@ -57,6 +57,7 @@ class Action(enum.StrEnum):
     LAST_RESULT = "last_result"
     REMIND = "remind"
     NOT_MINE = "not_mine"
+    STOP_REMINDERS = "stop_reminders"
 
 
 @dataclass(frozen=True)

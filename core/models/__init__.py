@@ -38,7 +38,14 @@ from core.models.operator import (
     WebhookSecret,
 )
 from core.models.screening import ScreeningReminder, ScreeningResult
-from core.models.sms import InboundOutcome, OfferKind, SmsInbound, SmsOffer, SmsReminderOptOut
+from core.models.sms import (
+    InboundOutcome,
+    OfferKind,
+    SmsInbound,
+    SmsOffer,
+    SmsReminderOptOut,
+    SmsScreening,
+)
 from core.models.staff import Role, StaffAccount, StaffStatus
 from core.models.subject import Subject
 from core.models.ussd import UssdDialogueEnd
@@ -86,6 +93,7 @@ __all__ = [
     "SmsMessage",
     "SmsOffer",
     "SmsReminderOptOut",
+    "SmsScreening",
     "StaffAccount",
     "StaffStatus",
     "Subject",

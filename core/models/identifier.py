@@ -66,7 +66,7 @@ class SubjectIdentifier(SQLModel, table=True):
     ``sealed`` is the normalised value sealed with AES-256-GCM and ``bidx`` its
     HMAC-SHA256 blind index in the family's namespace (64 hex characters; see
     :mod:`core.crypto`). ``channel`` is where the link was made (``NULL`` for
-    links copied from the subject columns by migration 0009).
+    links copied from the subject columns by migration 0011).
     """
 
     __tablename__ = "subject_identifier"

@@ -49,6 +49,9 @@ class SmsMessage(SQLModel, table=True):
     The number is sealed as an MSISDN (the field of :data:`core.subjects.MSISDN_FIELD`,
     so a subject's sealed number is copied without being opened) with its blind
     index. ``gateway_*`` fields hold what Africa's Talking answered and reported.
+    ``link_id`` is the ``linkId`` of the MO a reply answers (Africa's Talking
+    premium and on-demand services: the reply is sent as a premium message
+    linked to it, from ``short_code``, the shortcode the MO was sent to).
     """
 
     __tablename__ = "sms_message"
@@ -72,6 +75,8 @@ class SmsMessage(SQLModel, table=True):
     body: str | None = Field(default=None, max_length=640)
     msisdn_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     msisdn_bidx: str = Field(max_length=64, index=True)
+    link_id: str | None = Field(default=None, max_length=128)
+    short_code: str | None = Field(default=None, max_length=32)
     exclusion_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, ForeignKey("exclusion.id"), index=True)
     )

@@ -22,8 +22,9 @@ class ScreeningResult(SQLModel, table=True):
     is only what statistics need: ``instrument`` and its ``version``, ``score``,
     ``band``, ``channel`` and ``taken_at``. Never shown to operators.
 
-    ``request_key`` is the channel request (``ussd:<sessionId>``, later
-    ``sms:<id>``) and ``seq`` the step of it that completed the instrument, so a
+    ``request_key`` is the channel request (``ussd:<sessionId>``, or
+    ``sms:<message id>`` of the MO that completed it) and ``seq`` the step of
+    it that completed the instrument (0 by SMS), so a
     repeated request stores one result; every result of one ``request_key``
     belongs to the subject that used it first.
     """

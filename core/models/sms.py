@@ -1,4 +1,5 @@
-"""The SMS channel's records: inbound messages (MO), confirmations awaited, reminder opt-outs.
+"""The SMS channel's records: inbound messages (MO), confirmations awaited, reminder opt-outs,
+screenings in progress.
 
 Numbers are stored like a subject's: sealed with AES-256-GCM under the
 MSISDN field and found through their blind index (:mod:`core.subjects`). The
@@ -14,6 +15,7 @@ from sqlalchemy import BigInteger, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
 from core.i18n import Language
+from core.instruments import InstrumentCode
 from core.models.columns import one_of, timestamp, utcnow
 from core.periods import Period
 
@@ -28,6 +30,7 @@ class InboundOutcome(enum.StrEnum):
     HELP = "help"
     LANGUAGE = "language"
     STOPPED = "stopped"  # reminders turned off
+    SCREENING = "screening"  # a step of a screening by SMS (started, answered, re-asked, stopped)
     REFUSED = "refused"  # understood but not possible (already excluded, nothing to confirm, …)
     UNKNOWN = "unknown"  # not understood: a short help reply
     IGNORED = "ignored"  # a sender we cannot answer (invalid or foreign number)
@@ -105,3 +108,32 @@ class SmsReminderOptOut(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     msisdn_bidx: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
+
+
+class SmsScreening(SQLModel, table=True):
+    """A screening by SMS in progress, one per number (``CHECK``/``PIMA`` starts or restarts it).
+
+    ``instrument`` is the one being asked; ``answers_sealed`` the answers so
+    far, sealed like a result's (health information: field
+    ``sms_screening.answers``, a JSON list of option indexes). Once they answer
+    every item the result is stored (:func:`core.screening.record`) and the row
+    stays only to read a follow-up choice. ``invalid`` counts the replies in a
+    row that were not an answer (the second ends the screening).
+    ``expires_at`` is a day after the last reply: a later answer is told the
+    screening expired, and the row is dropped. ``language`` is the keyword's.
+    """
+
+    __tablename__ = "sms_screening"
+    __table_args__ = (
+        one_of("instrument", InstrumentCode, name="sms_screening_instrument"),
+        one_of("language", Language, name="sms_screening_language"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    msisdn_bidx: str = Field(max_length=64, unique=True)
+    instrument: str = Field(max_length=12)
+    answers_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    language: str = Field(max_length=2)
+    invalid: int = Field(default=0)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=timestamp())
+    expires_at: datetime = Field(sa_column=timestamp())

@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -17,6 +17,7 @@ from core.models import OperatorStatus
 from core.periods import Period
 from core.services import Services
 from core.settings import Settings
+from core.subjects import MSISDN_FIELD
 from nser.receiver import Received
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
@@ -24,6 +25,7 @@ from tests.support.push import answers, bookie, run_burst, worker_running
 from tests.support.staff import self_excluded
 
 ALICE = "+254712000001"
+TECH_DESK = "+254733000222"
 PEOPLE = [f"+2547120001{n:02d}" for n in range(10)]
 
 
@@ -86,11 +88,22 @@ async def test_during_a_rotation_both_secrets_sign_and_either_verifies(
         Webhook(operators.new_webhook_secret()).verify(got.body, got.headers)
 
 
+async def alerts_to(services: Services, rows: RowFetcher, msisdn: str) -> list[str]:
+    """The templates of the alert SMS written to ``msisdn``, oldest first."""
+    return [
+        m["template"]
+        for m in await rows("sms_message")
+        if m["kind"] == "alert"
+        and services.keyring.open(m["msisdn_sealed"], field=MSISDN_FIELD) == msisdn
+    ]
+
+
 async def test_410_disables_the_endpoint_skips_the_rest_and_is_audited(
     services: Services, settings: Settings, clock: Clock, rows: RowFetcher
 ) -> None:
     one_at_a_time = settings.model_copy(update={"webhook_concurrency": 1})
-    async with bookie(services, customers={"a": ALICE, "b": PEOPLE[0]}, answer=answers(410)) as op:
+    customers = {"a": ALICE, "b": PEOPLE[0]}
+    async with bookie(services, customers=customers, answer=answers(410), contact=TECH_DESK) as op:
         await self_excluded(services, ALICE)
         await self_excluded(services, PEOPLE[0])
         await run_burst(one_at_a_time, services)
@@ -114,6 +127,7 @@ async def test_410_disables_the_endpoint_skips_the_rest_and_is_audited(
         "delivery_id": first["id"],
         "skipped_deliveries": 1,
     }
+    assert await alerts_to(services, rows, TECH_DESK) == ["operator_webhook_disabled"]
 
 
 async def test_429_retry_after_is_honoured_with_the_same_webhook_id(
@@ -161,15 +175,19 @@ async def test_a_dead_endpoint_is_retried_for_72_hours_then_failed_and_shown_to_
     services: Services, clock: Clock, rows: RowFetcher, push: Push
 ) -> None:
     ctx = {"services": services, "push": push}
-    async with bookie(services, customers={"a": ALICE}, answer=answers(then=500)) as op:
+    dead = answers(then=500)
+    async with bookie(services, customers={"a": ALICE}, answer=dead, contact=TECH_DESK) as op:
         await self_excluded(services, ALICE)
         start = clock.now
         [row] = await rows("webhook_delivery")
-        outcomes = []
+        outcomes: list[str] = []
+        alerted: list[datetime] = []
         for attempt in range(30):
             outcome = await deliver_webhook(
                 ctx, delivery_id=row["id"], operator_id=op.id, attempt=attempt
             )
+            if len(await alerts_to(services, rows, TECH_DESK)) > len(alerted):
+                alerted.append(clock.now)
             outcomes.append(outcome)
             if outcome != "pending":
                 break
@@ -177,6 +195,10 @@ async def test_a_dead_endpoint_is_retried_for_72_hours_then_failed_and_shown_to_
             clock.now = row["next_attempt_at"]
     assert outcomes == ["pending"] * 17 + ["failed"]
     assert clock.now - start == timedelta(hours=72)
+    # The technical contact hears once the event is an hour old, then once a day at most.
+    assert alerted[0] - start >= timedelta(hours=1)
+    assert len({moment.date() for moment in alerted}) == len(alerted) >= 3
+    assert set(await alerts_to(services, rows, TECH_DESK)) == {"operator_deliveries_failing"}
     assert {r.webhook_id for r in op.receiver.received} == {row["message_id"]}
     assert len(op.receiver.received) == 18
     [failed] = await rows("webhook_delivery")

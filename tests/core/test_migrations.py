@@ -41,9 +41,9 @@ def test_check_detects_drift(empty_database: str) -> None:
         metadata.remove(extra)
 
 
-def test_0009_moves_each_subjects_number_and_national_id_into_links(empty_database: str) -> None:
+def test_0011_moves_each_subjects_number_and_national_id_into_links(empty_database: str) -> None:
     """The sealed values and indexes are copied byte for byte; downgrading puts them back."""
-    migrate.upgrade(empty_database, "0008")
+    migrate.upgrade(empty_database, "0010")
     asyncio.run(
         admin(
             empty_database,
@@ -53,7 +53,7 @@ def test_0009_moves_each_subjects_number_and_national_id_into_links(empty_databa
             " (2, 'm2', 'b2', NULL, NULL, 'BST-2', 'en', now(), now())",
         )
     )
-    migrate.upgrade(empty_database, "0009")
+    migrate.upgrade(empty_database, "0011")
     links = asyncio.run(
         _rows(
             empty_database,
@@ -66,7 +66,7 @@ def test_0009_moves_each_subjects_number_and_national_id_into_links(empty_databa
         (1, "national_id", "kenyan_id", b"n1", "i1", "claimed", None),
         (2, "msisdn", "msisdn", b"m2", "b2", "claimed", None),
     ]
-    migrate.downgrade(empty_database, "0008")
+    migrate.downgrade(empty_database, "0010")
     back = asyncio.run(
         _rows(
             empty_database,

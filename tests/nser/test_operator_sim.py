@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from standardwebhooks.webhooks import Webhook
@@ -14,10 +16,13 @@ from standardwebhooks.webhooks import Webhook
 from core import operators
 from core.services import Services
 from core.settings import Settings
+from nser.operator_sim import ALARM_EXIT
 from nser.receiver import listening_socket, serving
 from nser.web import create_app
+from tests.support.audit import as_superuser, sequence, write_entries
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
+from tests.support.keys import TEST_AUDIT_VERIFIER_KEY
 from tests.support.phone import Phone
 from tests.support.ports import free_port
 from tests.support.push import register, run_burst
@@ -36,6 +41,17 @@ class Lines:
         return raw.decode().rstrip("\n")
 
 
+async def start_sim(api: str, key: str, secret: str, *options: str) -> asyncio.subprocess.Process:
+    """``nser operator-sim`` as a real process against ``api``, stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "nser", "operator-sim", "--api", api, "--key", key),
+        *("--secret", secret, *options),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+
+
 async def test_subscribe_reject_a_forgery_then_print_a_verified_exclusion_and_exit(
     settings: Settings,
     services: Services,
@@ -49,13 +65,16 @@ async def test_subscribe_reject_a_forgery_then_print_a_verified_exclusion_and_ex
     _, key, secret = await register(services, url=hook, customers={})
     app = create_app(settings, services=services)
     async with serving(app, listening_socket()) as api:
-        sim = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "nser", "operator-sim", "--api", api, "--key", key),
-            *("--secret", secret, "--port", str(port), "--exit-after", "1"),
-            *("--subscribe", "C-1=0712000001"),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        sim = await start_sim(
+            api,
+            key,
+            secret,
+            "--port",
+            str(port),
+            "--exit-after",
+            "1",
+            "--subscribe",
+            "C-1=0712000001",
         )
         try:
             out = Lines(sim)
@@ -98,3 +117,42 @@ async def test_subscribe_reject_a_forgery_then_print_a_verified_exclusion_and_ex
                 sim.kill()
                 await sim.wait()
     assert data["until"].startswith("2027-11-")
+
+
+async def test_as_a_witness_it_keeps_growing_checkpoints_and_raises_an_alarm_on_truncation(
+    settings: Settings, services: Services, clock: Clock, tmp_path: Path
+) -> None:
+    _, key, secret = await register(services, url=None, customers={})
+    app = create_app(settings, services=services)
+    kept = tmp_path / "witness"
+    async with serving(app, listening_socket()) as api:
+        sim = await start_sim(
+            *(api, key, secret, "--port", str(free_port())),
+            *("--log-key", TEST_AUDIT_VERIFIER_KEY, "--witness-dir", str(kept)),
+            *("--witness-every", "0.1"),
+        )
+        try:
+            out = Lines(sim)
+            assert (await out.next()).startswith("operator-sim: receiving webhooks at ")
+            assert await out.next() == "operator-sim: ready"
+            await write_entries(services, 5)
+            first = (await sequence(services)).size  # the operator's own entries and these
+            assert await out.next() == f"witness: kept checkpoint {first}"
+            await write_entries(services, 8)
+            clock.advance(seconds=10)
+            second = (await sequence(services)).size
+            assert second == first + 8
+            assert await out.next() == f"witness: checkpoint {second} consistent with {first}, kept"
+            # An insider drops the newest checkpoint to hide what it covered.
+            await as_superuser(settings, f"DELETE FROM audit_checkpoint WHERE tree_size = {second}")
+            assert await out.next() == (
+                f"WITNESS ALARM: checkpoint {first} is smaller than {second} already seen: "
+                "the log was truncated"
+            )
+            sim.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(sim.wait(), 30) == ALARM_EXIT
+        finally:
+            if sim.returncode is None:
+                sim.kill()
+                await sim.wait()
+    assert {p.name for p in kept.iterdir()} == {f"{first}.note", f"{second}.note"}

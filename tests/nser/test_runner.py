@@ -1,11 +1,12 @@
-"""The listening socket that the runner hands uvicorn."""
+"""The listening socket that the runner hands uvicorn, and the line it prints once serving."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 
-from nser.runner import bind
+from core.settings import Settings
+from nser.runner import bind, callback_banner
 
 
 class _Probe(asyncio.Protocol):
@@ -33,3 +34,17 @@ async def test_accepted_connections_send_without_nagle_delay() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_the_serving_line_shows_the_callback_paths_with_the_token_hidden() -> None:
+    token = Settings(callback_token="s3cret-path-token-0123456789")
+    assert callback_banner("http://127.0.0.1:8000", token) == (
+        "serving on http://127.0.0.1:8000 (callbacks: POST http://127.0.0.1:8000/ussd/<token>, "
+        "http://127.0.0.1:8000/sms/<token>/inbound and "
+        "http://127.0.0.1:8000/sms/<token>/delivery-reports)"
+    )
+    assert "s3cret" not in callback_banner("http://h", token)
+    assert callback_banner("http://h", Settings()) == (
+        "serving on http://h (callbacks: POST http://h/ussd, http://h/sms/inbound and "
+        "http://h/sms/delivery-reports)"
+    )

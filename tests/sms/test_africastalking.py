@@ -79,6 +79,43 @@ async def test_the_sdk_posts_to_the_configured_url_and_the_log_records_it(
     assert message["attempts"] == 1
 
 
+async def test_a_reply_to_an_mo_with_a_link_id_is_a_premium_reply_linked_to_it(
+    texter: Callable[..., Texter],
+    at_settings: Settings,
+    services: Services,
+    fake: FakeAfricasTalking,
+    rows: RowFetcher,
+) -> None:
+    phone = texter()
+    phone.shortcode = "22384"  # a premium shortcode: the reply comes from it, not NSER_SMS_SENDER
+    await phone.send("STATUS", link_id="SampleLinkId123")
+    await phone.send("JIZUIE MWAKA 1", link_id="SampleLinkId124")
+    await phone.send("NDIYO", link_id="SampleLinkId125")
+    await drain(at_settings, services)
+    status, asked, confirmation = fake.requests
+    assert status.path == "/version1/messaging"  # the content API, at the configured URL
+    assert status.headers["apikey"] == "at-test-key"
+    assert status.form == {
+        "username": "nser-test",
+        "to": CITIZEN,
+        "from": "22384",
+        "message": STATUS_REPLY,
+        "bulkSMSMode": "0",
+        "linkId": "SampleLinkId123",
+    }
+    assert (asked.form["linkId"], asked.form["from"]) == ("SampleLinkId124", "22384")
+    # The confirmation is a notice of the exclusion (any channel), not a reply: a bulk send.
+    assert "linkId" not in confirmation.form
+    assert (confirmation.form["bulkSMSMode"], confirmation.form["from"]) == ("1", "40400")
+    messages_ = await rows("sms_message")
+    assert [(m["kind"], m["link_id"], m["short_code"]) for m in messages_] == [
+        ("reply", "SampleLinkId123", "22384"),
+        ("reply", "SampleLinkId124", "22384"),
+        ("confirmation", None, None),
+    ]
+    assert [m["status"] for m in messages_] == ["sent"] * 3
+
+
 async def test_delivery_reports_update_the_log_in_any_order_any_number_of_times(
     texter: Callable[..., Texter],
     at_settings: Settings,

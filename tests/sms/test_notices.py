@@ -169,5 +169,5 @@ async def test_screening_sms_for_the_screening_seam(
         "NSER: talking to someone can help.\nHelpline: TEST Helpline 0800000000\n"
         "To stop betting, send EXCLUDE 1Y.",
         "NSER: as you asked, it is time to check your betting again. "
-        "Dial the NSER code and choose 4. No more reminders: send STOP.",
+        "Dial the NSER code and choose 4, or send CHECK. No more reminders: send STOP.",
     ]

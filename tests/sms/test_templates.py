@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import notices, texts
+from core import alerts, notices, texts
 from core.i18n import LANGUAGES, Catalogues, septets
+from core.instruments import LIE_BET, PGSI
 from core.models import IdentifierKind
 from core.settings import Settings
-from sms import replies
+from sms import replies, screening, screening_replies
 
 LONGEST = Settings(
     helpline_name="X" * 24,
@@ -21,8 +22,8 @@ LONGEST = Settings(
 END = "2031-12-31T21:00:00+00:00"
 LATER = datetime(2032, 12, 31, 21, 0, tzinfo=UTC)
 REF = "WWWW-WWWW"
-#: The longest operator name an alert carries (the operator model caps display names at 40).
-OPERATOR = "O" * 40
+#: The longest operator name an alert carries (core.alerts cuts longer ones).
+OPERATOR = "O" * alerts.OPERATOR_NAME_CHARS
 MINUTES = LONGEST.sms_confirm_minutes
 
 
@@ -67,6 +68,48 @@ def every_reply(lang: str) -> dict[str, str]:
     return shown
 
 
+#: Answers (option indexes) giving every band: Lie/Bet positive and negative, PGSI 0, 1, 3, 8.
+BAND_ANSWERS = (
+    (LIE_BET.code, (0, 1)),
+    (LIE_BET.code, (1, 1)),
+    (PGSI.code, (0,) * 9),
+    (PGSI.code, (1,) + (0,) * 8),
+    (PGSI.code, (3,) + (0,) * 8),
+    (PGSI.code, (3, 3, 2) + (0,) * 6),
+)
+
+
+def every_screening_reply(lang: str) -> dict[str, str]:
+    """Each reply of a screening by SMS: every item (and its re-ask), every band's result."""
+    _ = Catalogues().gettext(lang)
+    shown: dict[str, str] = {}
+    for instrument in (LIE_BET, PGSI):
+        for answered in range(len(instrument.items)):
+            opening = instrument is LIE_BET and answered == 0  # only a screening's first item
+            for first in (False, True) if opening else (False,):
+                shown[f"question/{instrument.code}/{answered}/{first}"] = (
+                    screening_replies.question(
+                        _, instrument=instrument.code, answered=answered, first=first
+                    )
+                )
+            shown[f"ask_again/{instrument.code}/{answered}"] = screening_replies.ask_again(
+                _, instrument=instrument.code, answered=answered
+            )
+    for code, answers in BAND_ANSWERS:
+        shown[f"result/{code}/{answers}"] = screening_replies.result(
+            _,
+            instrument=code,
+            answers=answers,
+            offered=screening.offered(code, answers),
+            settings=LONGEST,
+        )
+    shown["reminders_on"] = screening_replies.reminders_on(_)
+    shown["stopped"] = screening_replies.stopped(_)
+    shown["gave_up"] = screening_replies.gave_up(_)
+    shown["expired"] = screening_replies.expired(_)
+    return shown
+
+
 def every_notice(lang: str) -> dict[str, str]:
     """Each template of :data:`core.notices.TEMPLATES`, every variant, with the longest values."""
     _ = Catalogues().gettext(lang)
@@ -97,7 +140,8 @@ def every_notice(lang: str) -> dict[str, str]:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_sms_is_gsm7_and_at_most_160_septets(lang: str) -> None:
     too_long = {}
-    for name, body in {**every_reply(lang), **every_notice(lang)}.items():
+    every = {**every_reply(lang), **every_notice(lang), **every_screening_reply(lang)}
+    for name, body in every.items():
         length = septets(body)  # raises on any character outside GSM 03.38
         if length > 160:
             too_long[name] = length
@@ -105,7 +149,7 @@ def test_every_sms_is_gsm7_and_at_most_160_septets(lang: str) -> None:
 
 
 def test_every_sms_is_translated() -> None:
-    english = {**every_reply("en"), **every_notice("en")}
-    swahili = {**every_reply("sw"), **every_notice("sw")}
+    english = {**every_reply("en"), **every_notice("en"), **every_screening_reply("en")}
+    swahili = {**every_reply("sw"), **every_notice("sw"), **every_screening_reply("sw")}
     same = [name for name in english if english[name] == swahili[name]]
     assert same == ["not_understood"]  # bilingual on purpose: we do not know the language

@@ -35,9 +35,16 @@ class Bookie:
 
 
 async def register(
-    services: Services, *, name: str = "Bookie", url: str | None, customers: dict[str, str]
+    services: Services,
+    *,
+    name: str = "Bookie",
+    url: str | None,
+    customers: dict[str, str],
+    contact: str | None = None,
 ) -> tuple[int, str, str]:
     """Register an operator with ``url`` and subscribe ``customers`` (ref -> MSISDN).
+
+    ``contact`` is the technical contact's phone, told by SMS of delivery trouble.
 
     Returns its id, first API key and webhook secret.
     """
@@ -49,6 +56,8 @@ async def register(
             name=name,
             licence=f"BCLB-{next(_licences):05d}",
             webhook_url=url,
+            contact_name="Tech desk" if contact else None,
+            contact_phone=contact,
             actor="test",
             now=now,
         )
@@ -68,12 +77,13 @@ async def bookie(
     name: str = "Bookie",
     customers: dict[str, str],
     answer: Answer = verified_or_401,
+    contact: str | None = None,
 ) -> AsyncIterator[Bookie]:
     """An operator whose webhook URL is a real receiver on 127.0.0.1, for the block's length."""
     receiver = WebhookReceiver([], answer=answer)
     async with serving(receiver.app(), listening_socket()) as base:
         operator_id, key, secret = await register(
-            services, name=name, url=f"{base}/webhooks", customers=customers
+            services, name=name, url=f"{base}/webhooks", customers=customers, contact=contact
         )
         receiver.secrets.append(secret)
         yield Bookie(operator_id, key, secret, receiver)

@@ -25,8 +25,14 @@ class Texter:
     path: str = "/sms/inbound"
     sent: list[str] = field(default_factory=list)
 
-    async def post(self, body: str, *, message_id: str | None = None) -> httpx.Response:
-        """POST one MO (a fresh gateway id unless given); returns the HTTP answer."""
+    async def post(
+        self, body: str, *, message_id: str | None = None, link_id: str | None = None
+    ) -> httpx.Response:
+        """POST one MO (a fresh gateway id unless given); returns the HTTP answer.
+
+        ``link_id`` is posted as ``linkId`` (a premium or on-demand service's MO);
+        without it the field is empty, as on a standard shortcode.
+        """
         gateway_id = message_id or f"ATXid_{next(_IDS):08d}"
         self.sent.append(gateway_id)
         return await self.client.post(
@@ -37,14 +43,16 @@ class Texter:
                 "text": body,
                 "date": "2026-11-21 12:00:00",
                 "id": gateway_id,
-                "linkId": f"link-{gateway_id}",
+                "linkId": link_id or "",
                 "networkCode": "63902",
             },
         )
 
-    async def send(self, body: str, *, message_id: str | None = None) -> None:
+    async def send(
+        self, body: str, *, message_id: str | None = None, link_id: str | None = None
+    ) -> None:
         """POST one MO and check the gateway got ``200 OK``."""
-        response = await self.post(body, message_id=message_id)
+        response = await self.post(body, message_id=message_id, link_id=link_id)
         assert (response.status_code, response.text) == (200, "OK"), response.text
 
     async def inbox(self) -> list[str]:

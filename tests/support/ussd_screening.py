@@ -51,9 +51,9 @@ RESULTS = {
         "1. Remind me every 3 months\n00. Main menu",
         "low_risk": "CON Your result: low risk. A few of your answers show some harm from "
         "betting.\n1. Remind me every 3 months\n00. Main menu",
-        "moderate_risk": f"CON Your result: moderate risk.\nHelpline: {HELPLINE}\n"
+        "moderate_risk": f"CON Your result: moderate risk.\nHelpline (also by SMS): {HELPLINE}\n"
         "1. Stop betting\n2. Remind me every 3 months\n00. Main menu",
-        "problem": f"CON Your result: problem gambling.\nHelpline: {HELPLINE}\n"
+        "problem": f"CON Your result: problem gambling.\nHelpline (also by SMS): {HELPLINE}\n"
         "1. Stop betting\n2. Remind me every 3 months\n00. Main menu",
     },
     "sw": {
@@ -65,9 +65,10 @@ RESULTS = {
         "ya kubeti.\n1. Nikumbushe kila miezi 3\n00. Menyu kuu",
         "low_risk": "CON Matokeo: hatari ndogo. Baadhi ya majibu yako yanaonyesha madhara "
         "kidogo ya kubeti.\n1. Nikumbushe kila miezi 3\n00. Menyu kuu",
-        "moderate_risk": f"CON Matokeo: hatari ya wastani.\nSimu ya msaada: {HELPLINE}\n"
+        "moderate_risk": "CON Matokeo: hatari ya wastani.\n"
+        f"Simu ya msaada (pia kwa SMS): {HELPLINE}\n"
         "1. Jizuie kubeti\n2. Nikumbushe kila miezi 3\n00. Menyu kuu",
-        "problem": f"CON Matokeo: tatizo la kamari.\nSimu ya msaada: {HELPLINE}\n"
+        "problem": f"CON Matokeo: tatizo la kamari.\nSimu ya msaada (pia kwa SMS): {HELPLINE}\n"
         "1. Jizuie kubeti\n2. Nikumbushe kila miezi 3\n00. Menyu kuu",
     },
 }

@@ -79,7 +79,7 @@ async def test_a_second_line_joins_by_reference_in_swahili_and_english(
     # The status of B now shows the same exclusion, in English too.
     status = await phone(LINE_B).screen("2*2")
     assert f"Reference: {reference.group(0)}" in status
-    assert status.endswith("1. My last check result\n2. Not my number?\n0. Back")
+    assert status.endswith("2. Stop check reminders\n3. Not my number?")
     assert len(await rows("subject")) == 1
     sms = [m["template"] for m in await rows("sms_message")]
     assert sms.count("identifier_added") == 1
@@ -89,7 +89,7 @@ async def test_not_my_number_tells_how_to_ask_the_regulator(
     phone: Callable[..., Phone], services: Services
 ) -> None:
     await phone(LINE_A).screen("2*1*1*1")
-    answer = await phone(LINE_A).screen("2*2*2")
+    answer = await phone(LINE_A).screen("2*2*3")
     contact = services.settings.regulator_contact
     assert answer == (
         "END If this number was not yours when the exclusion was made, ask the regulator "

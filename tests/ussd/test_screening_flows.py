@@ -69,6 +69,13 @@ async def test_every_screen_of_a_screening_that_goes_on_to_the_pgsi(
     assert screening.open_answers(services.keyring, sealed) == (3, 3, 1, 0, 0, 0, 0, 0, 0)
     [subject] = await rows("subject")
     assert subject["language"] == lang
+    # The helpline the result screen promises is in the message log, in the citizen's language.
+    [sms] = await rows("sms_message")
+    assert (sms["kind"], sms["template"], sms["language"]) == (
+        "helpline",
+        "screening_helpline",
+        lang,
+    )
     actions = [entry["action"] for entry in await rows("audit_entry")]
     assert actions == ["subject.created", "screening.recorded", "screening.recorded"]
     await sequence(services)
@@ -178,12 +185,40 @@ async def test_opting_in_to_quarterly_reminders_at_the_result(
 
 
 @pytest.mark.parametrize(
+    ("lang", "stopped"),
+    [
+        ("en", "END Done. You will get no more reminders to check your betting."),
+        ("sw", "END Imekamilika. Hutapata tena vikumbusho vya kupima tabia yako ya kubeti."),
+    ],
+)
+async def test_stopping_quarterly_reminders_from_the_status_screen(
+    phone: Callable[..., Phone], rows: RowFetcher, lang: str, stopped: str
+) -> None:
+    choice = LANGS[lang]
+    assert await phone().screen(text(choice, "2", "2")) == stopped  # never opted in: no change
+    assert await rows("screening_reminder") == []
+    await phone().screen(text(to_pgsi_result(choice, 1), "1"))  # remind me every 3 months
+    handset = phone()
+    assert await handset.screen(text(choice, "2", "2")) == stopped
+    assert await handset.screen(text(choice, "2", "2")) == stopped  # a repeated POST: no change
+    [reminder] = await rows("screening_reminder")
+    assert reminder["active"] is False
+    actions = [entry["action"] for entry in await rows("audit_entry")]
+    assert actions == [
+        "subject.created",
+        "screening.recorded",
+        "screening.reminders_on",
+        "screening.reminders_off",
+    ]
+
+
+@pytest.mark.parametrize(
     ("lang", "status", "none", "latest"),
     [
         (
             "en",
             "CON You are not self-excluded. To stop betting, choose 1 on the main menu.\n"
-            "1. My last check result\n0. Back",
+            "1. My last check result\n2. Stop check reminders\n0. Back",
             "END You have not checked your gambling yet. To check, choose 4 on the main menu.",
             "END Your last check, on 21/11/2026: moderate risk.\n"
             "Helpline: TEST Helpline 0800000000",
@@ -191,7 +226,7 @@ async def test_opting_in_to_quarterly_reminders_at_the_result(
         (
             "sw",
             "CON Hujajizuia kubeti. Ili kujizuia, chagua 1 kwenye menyu kuu.\n"
-            "1. Matokeo ya kipimo changu cha mwisho\n0. Rudi",
+            "1. Matokeo ya kipimo changu cha mwisho\n2. Sitisha vikumbusho\n0. Rudi",
             "END Bado hujapima tabia yako ya kubeti. Ili kupima, chagua 4 kwenye menyu kuu.",
             "END Kipimo chako cha mwisho, tarehe 21/11/2026: hatari ya wastani.\n"
             "Simu ya msaada: TEST Helpline 0800000000",

@@ -170,22 +170,22 @@ async def test_back_and_home_navigate(phone: Callable[..., Phone]) -> None:
 async def test_status_before_and_after_excluding(phone: Callable[..., Phone]) -> None:
     assert await phone().screen("2*2") == (
         "CON You are not self-excluded. To stop betting, choose 1 on the main menu.\n"
-        "1. My last check result\n0. Back"
+        "1. My last check result\n2. Stop check reminders\n0. Back"
     )
     assert await phone().screen("1*2") == (
         "CON Hujajizuia kubeti. Ili kujizuia, chagua 1 kwenye menyu kuu.\n"
-        "1. Matokeo ya kipimo changu cha mwisho\n0. Rudi"
+        "1. Matokeo ya kipimo changu cha mwisho\n2. Sitisha vikumbusho\n0. Rudi"
     )
     done = await phone().screen("2*1*1*1")
     reference = re.search(REF, done)
     assert reference
     assert await phone().screen("2*2") == (
         f"CON You are excluded from betting until 21/05/2027.\nReference: {reference.group(0)}\n"
-        "1. My last check result\n2. Not my number?\n0. Back"
+        "1. My last check result\n2. Stop check reminders\n3. Not my number?"
     )
     assert await phone().screen("1*2") == (
         f"CON Umejizuia kubeti hadi 21/05/2027.\nNambari ya kumbukumbu: {reference.group(0)}\n"
-        "1. Matokeo ya kipimo changu cha mwisho\n2. Si nambari yangu?\n0. Rudi"
+        "1. Matokeo ya kipimo changu cha mwisho\n2. Sitisha vikumbusho\n3. Si yangu?"
     )
     # Another number is not affected.
     assert (await phone("+254722000111").screen("2*2")).startswith("CON You are not")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
-from core.audit import merkle
+from core.audit import merkle, witness
 from tests.support import rfc9162
 
 LEAVES = [
@@ -159,7 +159,9 @@ def test_consistency_proofs_match_the_vectors() -> None:
     for first, second, path in CONSISTENCY:
         proof = merkle.range_hashes(merkle.consistency_ranges(first, second), stored)
         assert proof == path, (first, second)
-        assert rfc9162.verify_consistency(first, second, ROOTS[first - 1], ROOTS[second - 1], proof)
+        roots = (ROOTS[first - 1], ROOTS[second - 1])
+        assert rfc9162.verify_consistency(first, second, *roots, proof)
+        assert witness.verify_consistency(first, second, *roots, proof)  # what operators run
 
 
 def test_the_independent_verifier_rejects_corrupted_proofs() -> None:
@@ -177,9 +179,12 @@ def test_the_independent_verifier_rejects_corrupted_proofs() -> None:
         assert not rfc9162.verify_inclusion(*args)
     first, second, proof = CONSISTENCY[2]
     roots = (ROOTS[first - 1], ROOTS[second - 1])
-    assert not rfc9162.verify_consistency(first, second, roots[1], roots[0], proof)
-    assert not rfc9162.verify_consistency(first, second, *roots, proof[:-1])
-    assert not rfc9162.verify_consistency(first - 1, second, *roots, proof)
+    for verify in (rfc9162.verify_consistency, witness.verify_consistency):
+        assert not verify(first, second, roots[1], roots[0], proof)
+        assert not verify(first, second, *roots, proof[:-1])
+        assert not verify(first - 1, second, *roots, proof)
+        assert not verify(first, second, *roots, [*proof, roots[0]])
+        assert not verify(second, first, *roots, proof)
 
 
 @settings(max_examples=60, deadline=None)
@@ -194,6 +199,7 @@ def test_every_proof_of_random_trees_verifies_independently(size: int, data: st.
     first = data.draw(st.integers(min_value=1, max_value=size))
     proof = merkle.range_hashes(merkle.consistency_ranges(first, size), stored)
     assert rfc9162.verify_consistency(first, size, roots[first - 1], roots[-1], proof)
+    assert witness.verify_consistency(first, size, roots[first - 1], roots[-1], proof)
     # A frontier rebuilt from storage continues the same tree.
     nodes = merkle.Frontier.nodes(first)
     resumed = merkle.Frontier(first, [stored[merkle.stored_index(*node)] for node in nodes])

@@ -7,8 +7,8 @@ copied byte for byte: the link table seals and indexes each family under the
 same field names the subject columns used (``subject.msisdn``,
 ``subject.national_id``), so no key is needed to migrate.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-22 23:40:00.000000
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = '0011'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -128,7 +128,7 @@ def downgrade() -> None:
     op.create_unique_constraint('subject_national_id_bidx_key', 'subject', ['national_id_bidx'])
     # The first Kenyan ID link of each subject whose ID no earlier subject holds
     # goes back to the columns; a subject with no contact number gets its first
-    # linked number (a subject with neither cannot be represented before 0009).
+    # linked number (a subject with neither cannot be represented before 0011).
     op.execute(
         "UPDATE subject s SET national_id_sealed = i.sealed, national_id_bidx = i.bidx FROM ("
         " SELECT DISTINCT ON (bidx) subject_id, sealed, bidx FROM subject_identifier"
