@@ -128,7 +128,12 @@ class Event(BaseModel):
     """One event (the same JSON as the webhook body, Standard Webhooks shape)."""
 
     type: Literal[
-        "exclusion.created", "exclusion.extended", "exclusion.lifted", "exclusion.expired"
+        "exclusion.created",
+        "exclusion.extended",
+        "exclusion.lifted",
+        "exclusion.expired",
+        "exclusion.identifier_added",
+        "exclusion.identifier_removed",
     ]
     timestamp: datetime
     data: EventData

@@ -30,7 +30,7 @@ import asyncpg
 from bench import population as pop
 from core.crypto import KeyRing
 from core.keys import parse_encryption_keys
-from core.models import Channel, EventType, ExclusionStatus
+from core.models import Channel, EventType, ExclusionStatus, IdentifierKind, IdentifierStatus
 from core.subjects import MSISDN_FIELD
 
 CHUNK = 50_000
@@ -43,6 +43,17 @@ SUBJECT_COLUMNS = [
     "language",
     "created_at",
     "updated_at",
+]
+LINK_COLUMNS = [
+    "id",
+    "subject_id",
+    "kind",
+    "family",
+    "sealed",
+    "bidx",
+    "status",
+    "channel",
+    "created_at",
 ]
 EXCLUSION_COLUMNS = [
     "id",
@@ -67,6 +78,8 @@ EVENT_COLUMNS = [
     "occurred_at",
 ]
 USSD = Channel.USSD.value
+MSISDN = IdentifierKind.MSISDN.value  # the kind and the family share the name
+CLAIMED = IdentifierStatus.CLAIMED.value
 
 
 def keyring_of(env: dict[str, str]) -> KeyRing:
@@ -91,6 +104,7 @@ class Chunk:
 def _rows(chunk: Chunk) -> tuple[list[tuple[Any, ...]], ...]:
     ring = keyring_of(chunk.keys)
     subjects: list[tuple[Any, ...]] = []
+    links: list[tuple[Any, ...]] = []
     exclusions: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
     now = chunk.now
@@ -98,17 +112,11 @@ def _rows(chunk: Chunk) -> tuple[list[tuple[Any, ...]], ...]:
         number = pop.msisdn(i)
         standing = pop.standing_of(i, now)
         created = standing.starts_at or now
-        subjects.append(
-            (
-                i + 1,
-                ring.seal(number, field=MSISDN_FIELD),
-                ring.blind_index(number, field=MSISDN_FIELD),
-                pop.bst(i),
-                "en" if i % 3 == 0 else "sw",
-                created,
-                now,
-            )
-        )
+        sealed = ring.seal(number, field=MSISDN_FIELD)
+        bidx = ring.blind_index(number, field=MSISDN_FIELD)
+        language = "en" if i % 3 == 0 else "sw"
+        subjects.append((i + 1, sealed, bidx, pop.bst(i), language, created, now))
+        links.append((i + 1, i + 1, MSISDN, MSISDN, sealed, bidx, CLAIMED, USSD, created))
         if standing.kind is pop.Kind.NONE:
             continue
         assert standing.period is not None
@@ -121,15 +129,16 @@ def _rows(chunk: Chunk) -> tuple[list[tuple[Any, ...]], ...]:
         events.append((2 * i + 1, i + 1, EventType.CREATED.value, key, period, ends, created))
         if expired:
             events.append((2 * i + 2, i + 1, EventType.EXPIRED.value, None, period, ends, ends))
-    return subjects, exclusions, events
+    return subjects, links, exclusions, events
 
 
 async def _copy(chunk: Chunk) -> None:
-    subjects, exclusions, events = _rows(chunk)
+    subjects, links, exclusions, events = _rows(chunk)
     conn = await asyncpg.connect(chunk.database_url, timeout=10)
     try:
         for table, columns, records in (
             ("subject", SUBJECT_COLUMNS, subjects),
+            ("subject_identifier", LINK_COLUMNS, links),
             ("exclusion", EXCLUSION_COLUMNS, exclusions),
             ("exclusion_event", EVENT_COLUMNS, events),
         ):
@@ -155,10 +164,12 @@ def _chunks(database_url: str, keys: dict[str, str], start: int, stop: int) -> I
 
 _FINISH = """
 SELECT setval(pg_get_serial_sequence('subject', 'id'), (SELECT max(id) FROM subject));
+SELECT setval(pg_get_serial_sequence('subject_identifier', 'id'),
+              (SELECT max(id) FROM subject_identifier));
 SELECT setval(pg_get_serial_sequence('exclusion', 'id'), (SELECT max(id) FROM exclusion));
 SELECT setval(pg_get_serial_sequence('exclusion_event', 'id'),
               (SELECT max(id) FROM exclusion_event));
-ANALYZE subject, exclusion, exclusion_event;
+ANALYZE subject, subject_identifier, exclusion, exclusion_event;
 """
 
 

@@ -16,6 +16,7 @@ from core.crypto import KeyRing
 from core.exclusion_store import SubjectRow
 from core.i18n import LANGUAGES
 from core.identity import normalise_msisdn
+from core.models import Channel
 
 
 async def enrol(
@@ -26,8 +27,12 @@ async def enrol(
     language: str,
     actor: str,
     now: datetime,
+    channel: Channel | None = None,
 ) -> SubjectRow:
-    """The subject holding ``msisdn``, created if new, locked until the transaction ends.
+    """The subject ``msisdn`` is linked to, created if new, locked until the transaction ends.
+
+    A new subject gets ``msisdn`` as its contact number and first link
+    (claimed, from ``channel``).
 
     A new subject is audited (``subject.created``); an existing one whose
     preferred language differs from ``language`` gets it (audited as
@@ -43,7 +48,13 @@ async def enrol(
     e164 = normalise_msisdn(msisdn)
     bidx = keyring.blind_index(e164, field=subjects.MSISDN_FIELD)
     locked = await store.lock_subject(
-        session, keyring=keyring, e164=e164, bidx=bidx, language=language, now=now
+        session,
+        keyring=keyring,
+        e164=e164,
+        bidx=bidx,
+        language=language,
+        now=now,
+        channel=channel,
     )
     subject = locked.subject
     if locked.created:

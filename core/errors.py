@@ -27,7 +27,25 @@ class InvalidMsisdn(InvalidInput):
 
 
 class InvalidNationalId(InvalidInput):
-    """A national ID number is not 6 to 8 digits."""
+    """An ID document number does not follow its rules (:mod:`core.identity`)."""
+
+
+class DetachConflict(NSERError):
+    """A detach request cannot move as asked (decided already, link gone, one under way)."""
+
+
+class LinkRefused(NSERError):
+    """A number could not join an exclusion by reference.
+
+    ``reason`` is ``"unknown"`` (no exclusion in force has that reference),
+    ``"malformed"`` (not a reference: its check character is wrong),
+    ``"limited"`` (too many wrong references from this number lately), or
+    ``"other_person"`` (staff tried to link a number another person holds).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class InvalidAnswers(InvalidInput):

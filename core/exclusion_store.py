@@ -6,9 +6,11 @@ tables, built once at import with bind parameters (building a statement with a
 CTE costs more CPU than executing it), and rows come back as small frozen
 dataclasses rather than ORM instances:
 
-1. :func:`lock_subject`: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` creates
-   the subject (and, being an uncommitted insert, holds it); an existing
-   subject is then locked with ``SELECT … FOR UPDATE``.
+1. :func:`lock_subject`: a transaction-scoped advisory lock on the number's
+   blind index serialises everyone acting on one MSISDN (creating a subject,
+   linking the number elsewhere); the subject holding the number through its
+   link (:class:`~core.models.SubjectIdentifier`) is locked ``FOR UPDATE``, or
+   a new subject and its MSISDN link are inserted in one statement.
 2. :func:`standing_under_lock`: the active exclusion and whether this request
    key was already used, in one ``SELECT``.
 3. :func:`insert_exclusion` / :func:`change`: the exclusion row and its event
@@ -24,11 +26,13 @@ from datetime import datetime
 from typing import Any, Self
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Select,
     String,
     and_,
     bindparam,
+    func,
     literal,
     select,
     update,
@@ -41,7 +45,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.codes import new_bst, new_reference
 from core.crypto import KeyRing
 from core.errors import IntegrityFailure
-from core.models import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus, Subject
+from core.models import (
+    Channel,
+    EventType,
+    Exclusion,
+    ExclusionEvent,
+    ExclusionStatus,
+    IdentifierFamily,
+    IdentifierKind,
+    IdentifierStatus,
+    Subject,
+    SubjectIdentifier,
+)
 from core.periods import Period
 from core.subjects import MSISDN_FIELD
 
@@ -49,6 +64,7 @@ _ATTEMPTS = 5
 SUBJECT = Subject.__table__  # type: ignore[attr-defined]
 EXCLUSION = Exclusion.__table__  # type: ignore[attr-defined]
 EVENT = ExclusionEvent.__table__  # type: ignore[attr-defined]
+LINK = SubjectIdentifier.__table__  # type: ignore[attr-defined]
 _NOW = bindparam("now", type_=DateTime(timezone=True))
 
 
@@ -101,8 +117,22 @@ def _columns(table: Any, row: type[_Row], prefix: str = "") -> list[Any]:
 
 
 _SUBJECT_COLUMNS = [SUBJECT.c.id, SUBJECT.c.bst, SUBJECT.c.language]
+#: The columns of :class:`ExclusionRow`, for callers' own selects.
+EXCLUSION_COLUMNS = _columns(EXCLUSION, ExclusionRow)
 
-_INSERT_SUBJECT = (
+
+def holder_of(bidx: Any) -> Any:
+    """SQL: the id of the subject an MSISDN (blind index ``bidx``) is linked to, if any."""
+    return (
+        select(LINK.c.subject_id)
+        .where(LINK.c.family == IdentifierFamily.MSISDN.value, LINK.c.bidx == bidx)
+        .scalar_subquery()
+    )
+
+
+#: Serialises every transaction acting on one number (released at commit or rollback).
+_NUMBER_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("bidx"), 0)))
+_made = (
     insert(SUBJECT)
     .values(
         msisdn_sealed=bindparam("sealed"),
@@ -114,9 +144,33 @@ _INSERT_SUBJECT = (
     )
     .on_conflict_do_nothing()
     .returning(*_SUBJECT_COLUMNS)
+    .cte("made")
+)
+_linked = (
+    insert(LINK)
+    .from_select(
+        ["subject_id", "kind", "family", "sealed", "bidx", "status", "channel", "created_at"],
+        select(
+            _made.c.id,
+            literal(IdentifierKind.MSISDN.value),
+            literal(IdentifierFamily.MSISDN.value),
+            bindparam("sealed"),
+            bindparam("bidx"),
+            literal(IdentifierStatus.CLAIMED.value),
+            bindparam("channel", type_=String),
+            _NOW,
+        ),
+    )
+    .returning(LINK.c.id)
+    .cte("linked")
+)
+_INSERT_SUBJECT = select(_made.c.id, _made.c.bst, _made.c.language).where(
+    select(_linked.c.id).exists()
 )
 _LOCK_SUBJECT = (
-    select(*_SUBJECT_COLUMNS).where(SUBJECT.c.msisdn_bidx == bindparam("bidx")).with_for_update()
+    select(*_SUBJECT_COLUMNS)
+    .where(SUBJECT.c.id == holder_of(bindparam("bidx")))
+    .with_for_update(of=SUBJECT)
 )
 _SET_LANGUAGE = (
     update(SUBJECT)
@@ -141,33 +195,55 @@ async def lock_subject(
     bidx: str,
     language: str,
     now: datetime,
+    channel: Channel | None = None,
 ) -> LockedSubject:
-    """Create or lock the subject holding MSISDN ``e164`` (blind index ``bidx``).
+    """Create or lock the subject MSISDN ``e164`` (blind index ``bidx``) is linked to.
 
-    One round trip for a new subject, two for an existing one. Safe under
-    concurrent callers: the loser of an insert race waits on the winner's
-    uncommitted row, then locks it.
+    Two round trips for an existing subject (number lock, subject lock), three
+    for a new one (the subject and its MSISDN link, ``channel`` recorded, in
+    one statement). Safe under concurrent callers: they queue on the number's
+    advisory lock, so a number never makes two subjects.
 
     Raises:
         IntegrityFailure: no free BST after several random draws (never in practice).
     """
     conn = await session.connection()
+    await lock_number(session, bidx=bidx)
+    existing = (await conn.execute(_LOCK_SUBJECT, {"bidx": bidx})).first()
+    if existing is not None:
+        return LockedSubject(SubjectRow.of(existing._mapping), created=False)
     for _attempt in range(_ATTEMPTS):
         params = {
             "sealed": keyring.seal(e164, field=MSISDN_FIELD),
             "bidx": bidx,
             "bst": new_bst(),
             "language": language,
+            "channel": channel.value if channel is not None else None,
             "now": now,
         }
         inserted = (await conn.execute(_INSERT_SUBJECT, params)).first()
         if inserted is not None:
             return LockedSubject(SubjectRow.of(inserted._mapping), created=True)
-        existing = (await conn.execute(_LOCK_SUBJECT, {"bidx": bidx})).first()
-        if existing is not None:
-            return LockedSubject(SubjectRow.of(existing._mapping), created=False)
-        # Neither inserted nor found: the random BST collided; draw another.
+        # Nothing inserted: the random BST collided; draw another.
     raise IntegrityFailure(f"no free BST after {_ATTEMPTS} draws")
+
+
+async def lock_number(session: AsyncSession, *, bidx: str) -> None:
+    """Hold the advisory lock of the MSISDN with blind index ``bidx`` until the transaction ends."""
+    await (await session.connection()).execute(_NUMBER_LOCK, {"bidx": bidx})
+
+
+async def lock_subject_by_id(session: AsyncSession, *, subject_id: int) -> SubjectRow:
+    """Lock subject ``subject_id`` ``FOR UPDATE`` (the caller knows it exists)."""
+    row = (await (await session.connection()).execute(_LOCK_BY_ID, {"sid": subject_id})).one()
+    return SubjectRow.of(row._mapping)
+
+
+_LOCK_BY_ID = (
+    select(*_SUBJECT_COLUMNS)
+    .where(SUBJECT.c.id == bindparam("sid", type_=BigInteger))
+    .with_for_update(of=SUBJECT)
+)
 
 
 async def set_language(
@@ -316,6 +392,20 @@ _LENGTHEN = _change(
     period=bindparam("period"), ends_at=bindparam("ends_at", type_=DateTime(timezone=True))
 )
 _SET_STATUS = _change(status=bindparam("status"))
+_TOUCH = _change()
+
+
+async def touch(
+    session: AsyncSession, *, exclusion_id: int, type_: EventType, now: datetime
+) -> tuple[ExclusionRow, EventRow]:
+    """Record event ``type_`` on an exclusion without changing its period or end; one statement."""
+    params = {
+        "exclusion_id": exclusion_id,
+        "event_type": type_.value,
+        "event_key": None,
+        "now": now,
+    }
+    return _rows((await (await session.connection()).execute(_TOUCH, params)).one()._mapping)
 
 
 async def lengthen(
@@ -368,14 +458,14 @@ _ACTIVE_BY_BIDX = (
             EXCLUSION.c.status == ExclusionStatus.ACTIVE.value,
         ),
     )
-    .where(SUBJECT.c.msisdn_bidx == bindparam("bidx"))
+    .where(SUBJECT.c.id == holder_of(bindparam("bidx")))
 )
 
 
 async def active_by_msisdn_index(
     session: AsyncSession, *, bidx: str
 ) -> tuple[SubjectRow | None, ExclusionRow | None]:
-    """The subject with MSISDN blind index ``bidx`` and its active exclusion; one query."""
+    """The subject MSISDN blind index ``bidx`` is linked to, and its active exclusion; one query."""
     row = (await (await session.connection()).execute(_ACTIVE_BY_BIDX, {"bidx": bidx})).first()
     if row is None:
         return None, None

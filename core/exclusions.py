@@ -18,14 +18,15 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, lift_store, notices, outbox, periods, subjects
+from core import audit, lift_store, links, notices, outbox, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
 from core.enrolment import enrol
-from core.errors import AlreadyExcluded, ExclusionConflict, RequestKeyConflict
+from core.errors import AlreadyExcluded, ExclusionConflict, NotFound, RequestKeyConflict
 from core.exclusion_store import EventRow, ExclusionRow, SubjectRow
 from core.models import Channel, EventType, ExclusionStatus
 from core.periods import Period
+from core.subjects import Identifier
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,21 @@ async def status(session: AsyncSession, *, keyring: KeyRing, msisdn: str, now: d
     if active is not None and not is_in_force(active, now=now):
         active = None
     return Status(subject=subject, exclusion=active)
+
+
+async def lock_holder(session: AsyncSession, *, keyring: KeyRing, msisdn: str) -> SubjectRow:
+    """Lock the subject ``msisdn`` is linked to (it must exist), until the transaction ends.
+
+    Raises:
+        InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
+        NotFound: no subject holds the number.
+    """
+    bidx = subjects.msisdn_index(keyring, msisdn)
+    await store.lock_number(session, bidx=bidx)
+    subject, _active = await store.active_by_msisdn_index(session, bidx=bidx)
+    if subject is None:
+        raise NotFound("no one holds that number")
+    return await store.lock_subject_by_id(session, subject_id=subject.id)
 
 
 class Verdict(enum.StrEnum):
@@ -207,8 +223,15 @@ async def self_exclude(
     language: str,
     actor: str,
     now: datetime,
+    document: Identifier | None = None,
 ) -> Outcome:
     """Exclude the holder of ``msisdn`` for ``period`` from ``now``, or lengthen their exclusion.
+
+    ``document`` (an ID the citizen typed, already normalised) is linked to the
+    person as *claimed* before the exclusion's event fans out, so operators who
+    hold the person by that ID hear of it too (:func:`core.links.add`; a
+    conflicting claim is queued for staff). When nothing would change
+    (:class:`AlreadyExcluded`), nothing is stored, the ID included.
 
     With no exclusion in force a new one is created (``exclusion.created``);
     with one in force ending earlier than ``period`` would, it is extended to the
@@ -228,7 +251,13 @@ async def self_exclude(
     """
     channel = Channel(channel)  # a plain string from a caller must still name a channel
     subject = await enrol(
-        session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now
+        session,
+        keyring=keyring,
+        msisdn=msisdn,
+        language=language,
+        actor=actor,
+        now=now,
+        channel=channel,
     )
     # Under the subject lock: a twin request that won it has committed by now.
     standing = await store.standing_under_lock(
@@ -248,6 +277,16 @@ async def self_exclude(
     if verdict.verdict is Verdict.ALREADY:
         assert verdict.reference is not None
         raise AlreadyExcluded(reference=verdict.reference, ends_at=verdict.current_end)
+    if document is not None:
+        await links.add(
+            session,
+            keyring=keyring,
+            subject=subject,
+            identifier=document,
+            channel=channel,
+            actor=actor,
+            now=now,
+        )
     if current is None:
         exclusion, event = await store.insert_exclusion(
             session,
@@ -283,8 +322,14 @@ async def _record_event(
     bst: str,
     actor: str,
     before: dict[str, Any] | None,
+    through: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """Everything that follows an exclusion event inside its own transaction.
+
+    ``through`` (a blind index) limits the operators' deliveries to those
+    subscribed through that identifier (an identifier added or removed);
+    ``detail`` (no personal data) joins the audit entry's ``after``.
 
     The one place each event (created, extended, expired, lifted) fans out
     from: its audit entry; for an extension the withdrawal of any lift still
@@ -301,7 +346,7 @@ async def _record_event(
         entity=f"exclusion:{exclusion.id}",
         subject=bst,
         before=before,
-        after=_snapshot(exclusion),
+        after={**_snapshot(exclusion), **(detail or {})},
         occurred_at=event.occurred_at,
     )
     if event.type == EventType.EXTENDED:
@@ -318,7 +363,77 @@ async def _record_event(
         event_type=event.type,
         occurred_at=event.occurred_at,
         ends_at=event.ends_at,
+        through=through,
     )
+
+
+async def lengthen_to(
+    session: AsyncSession,
+    *,
+    exclusion: ExclusionRow,
+    bst: str,
+    period: Period,
+    ends_at: datetime | None,
+    actor: str,
+    now: datetime,
+) -> ExclusionRow:
+    """Lengthen ``exclusion`` to an end taken from another (two exclusions of one person merged).
+
+    Raises:
+        ExclusionConflict: ``ends_at`` is not strictly later (nothing is ever shortened).
+    """
+    if not later(ends_at, exclusion.ends_at):
+        raise ExclusionConflict("an exclusion can only be lengthened")
+    lengthened, event = await store.lengthen(
+        session,
+        exclusion_id=exclusion.id,
+        period=period,
+        ends_at=ends_at,
+        request_key=None,
+        now=now,
+    )
+    await _record_event(
+        session,
+        exclusion=lengthened,
+        event=event,
+        bst=bst,
+        actor=actor,
+        before=_snapshot(exclusion),
+    )
+    return lengthened
+
+
+async def identifier_changed(
+    session: AsyncSession,
+    *,
+    exclusion: ExclusionRow,
+    bst: str,
+    bidx: str,
+    added: bool,
+    detail: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> EventRow:
+    """Record that identifier ``bidx`` joined (``added``) or left an exclusion in force.
+
+    The event (``exclusion.identifier_added`` / ``exclusion.identifier_removed``)
+    keeps the exclusion's period and end, and fans out like every other through
+    :func:`_record_event`, to the operators subscribed through ``bidx`` only.
+    ``detail`` (e.g. ``{"kind": "msisdn"}``) goes to the audit entry.
+    """
+    type_ = EventType.IDENTIFIER_ADDED if added else EventType.IDENTIFIER_REMOVED
+    touched, event = await store.touch(session, exclusion_id=exclusion.id, type_=type_, now=now)
+    await _record_event(
+        session,
+        exclusion=touched,
+        event=event,
+        bst=bst,
+        actor=actor,
+        before=None,
+        through=bidx,
+        detail=detail,
+    )
+    return event
 
 
 async def lift(

@@ -1,7 +1,24 @@
-"""Normalising the identifiers of a subject: MSISDN (``phonenumbers``) and national ID.
+"""Normalising the identifiers of a subject: MSISDN (``phonenumbers``) and ID documents.
 
 The normalised form is what gets encrypted and blind-indexed, so two spellings of
 one number (``0712 345 678``, ``+254712345678``, ``254712345678``) are one subject.
+
+ID documents (rules in ``docs/identity.md``), after removing spaces, dashes,
+dots and slashes:
+
+* **National ID** (Kenyan ``kitambulisho``): digits only; leading zeros are
+  dropped (an ID is a number, and ``01234567`` and ``1234567`` are one ID);
+  then 6 to 8 digits.
+* **Maisha Namba**: digits only, leading zeros dropped, then 6 to 10 digits.
+  It shares the national ID's blind index (one namespace, "Kenyan ID numbers",
+  :mod:`core.subjects`): adults who hold a national ID keep its number as their
+  Maisha Namba, and an operator's ``national_id`` then matches either.
+* **Passport**: upper-cased; one or two letters then 6 to 8 digits (Kenyan
+  passports: ``A1234567``, ``AK0123456``); digits are kept as typed.
+* **Alien / refugee ID**: digits only, leading zeros dropped, 6 to 9 digits.
+
+Anything else (letters in a number, digits in the prefix, too short or long)
+raises :class:`~core.errors.InvalidNationalId` with a plain reason.
 """
 
 from __future__ import annotations
@@ -19,6 +36,10 @@ _KE_CODE = 254
 _KE_PREFIX = "+254"
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _NATIONAL_ID = re.compile(r"\d{6,8}")
+_MAISHA_NAMBA = re.compile(r"\d{6,10}")
+_ALIEN_ID = re.compile(r"\d{6,9}")
+_PASSPORT = re.compile(r"[A-Z]{1,2}\d{6,8}")
+_SEPARATORS = re.compile(r"[\s\-./]")
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -70,15 +91,54 @@ def _read(text: str) -> PhoneNumber:
         raise InvalidMsisdn("not a phone number") from exc
 
 
+def _digits(raw: str, pattern: re.Pattern[str], reason: str) -> str:
+    text = _SEPARATORS.sub("", raw)
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidNationalId(reason)
+    text = text.lstrip("0")
+    if not pattern.fullmatch(text):
+        raise InvalidNationalId(reason)
+    return text
+
+
 def normalise_national_id(raw: str) -> str:
-    """Return a Kenyan national ID number as 6 to 8 digits, spaces and dashes removed.
+    """Return a Kenyan national ID number: 6 to 8 digits, separators and leading zeros removed.
+
+    ``" 1234 5678 "`` -> ``"12345678"``; ``"0123-456"`` -> ``"123456"``.
 
     Raises:
         InvalidNationalId: anything else remains.
     """
-    text = re.sub(r"[\s-]", "", raw)
-    if not _NATIONAL_ID.fullmatch(text):
-        raise InvalidNationalId("a national ID number is 6 to 8 digits")
+    return _digits(raw, _NATIONAL_ID, "a national ID number is 6 to 8 digits")
+
+
+def normalise_maisha_namba(raw: str) -> str:
+    """Return a Maisha Namba: 6 to 10 digits, separators and leading zeros removed.
+
+    Raises:
+        InvalidNationalId: anything else remains.
+    """
+    return _digits(raw, _MAISHA_NAMBA, "a Maisha Namba is 6 to 10 digits")
+
+
+def normalise_alien_id(raw: str) -> str:
+    """Return an alien or refugee ID number: 6 to 9 digits, separators and leading zeros removed.
+
+    Raises:
+        InvalidNationalId: anything else remains.
+    """
+    return _digits(raw, _ALIEN_ID, "an alien or refugee ID is 6 to 9 digits")
+
+
+def normalise_passport(raw: str) -> str:
+    """Return a passport number upper-cased: 1 or 2 letters then 6 to 8 digits (``AK0123456``).
+
+    Raises:
+        InvalidNationalId: anything else remains (e.g. ``"1234567A"``, ``"A12B4567"``).
+    """
+    text = _SEPARATORS.sub("", raw).upper()
+    if not (text.isascii() and _PASSPORT.fullmatch(text)):
+        raise InvalidNationalId("a passport number is 1 or 2 letters then 6 to 8 digits")
     return text
 
 

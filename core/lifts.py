@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit, exclusions
 from core import exclusion_store as store
-from core.errors import InvalidInput, LiftConflict, MakerCheckerViolation, NotFound
+from core.errors import InvalidInput, LiftConflict, NotFound
 from core.lift_store import SYSTEM_ACTOR
 from core.models import (
     OPEN_LIFT_STATUSES,
@@ -33,7 +33,7 @@ from core.models import (
     StaffAccount,
     Subject,
 )
-from core.permissions import Principal, refuse, requires
+from core.permissions import Principal, refuse_own_request, requires
 
 REASON_MAX = 500
 
@@ -202,21 +202,16 @@ async def _decidable(
     found = await store.located(db, exclusion_id=lift.exclusion_id)
     assert found is not None
     bst = found[1]
-    if lift.requested_by == principal.staff_id:
-        await refuse(
-            db,
-            principal,
-            entity=f"lift_request:{request_id}",
-            subject=bst,
-            after={"action": action, "reason": "maker-checker: own request"},
-            now=now,
-        )
-        raise MakerCheckerViolation(
-            action=action,
-            needed=Role.SUPERVISOR.value,
-            kind="maker-checker",
-            reason="a lift must be decided by someone other than its requester",
-        )
+    await refuse_own_request(
+        db,
+        principal,
+        requested_by=lift.requested_by,
+        action=action,
+        entity=f"lift_request:{request_id}",
+        subject=bst,
+        what="a lift",
+        now=now,
+    )
     if lift.status != LiftStatus.REQUESTED:
         raise LiftConflict(f"this request is {lift.status} already", kind="decided")
     return lift, bst

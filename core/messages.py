@@ -137,7 +137,7 @@ async def write_for_subject(
         bindparam("send_at", type_=DateTime(timezone=True)),
         bindparam("now", type_=DateTime(timezone=True)),
         bindparam("now", type_=DateTime(timezone=True)),
-    ).where(SUBJECT.c.id == subject_id)
+    ).where(SUBJECT.c.id == subject_id, SUBJECT.c.msisdn_bidx.is_not(None))
     if optional if optional is not None else kind in OPTIONAL_KINDS:
         source = source.where(~exists().where(OPT_OUT.c.msisdn_bidx == SUBJECT.c.msisdn_bidx))
     columns = [

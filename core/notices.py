@@ -39,7 +39,7 @@ from core.i18n import Gettext
 from core.models import EventType, ExclusionStatus, MessageKind, OfferKind
 from core.periods import NAIROBI, Period
 from core.settings import Settings
-from core.texts import helpline_line, reference_line, until
+from core.texts import helpline, helpline_line, reference_line, until
 
 
 def _instant(value: object) -> datetime | None:
@@ -79,6 +79,17 @@ def expiry(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings)
         (
             _("NSER: your exclusion has ended. To stop betting again, send EXCLUDE 1Y."),
             helpline_line(_, settings),
+        )
+    )
+
+
+def identifier_added(_: Gettext, lang: str, params: Mapping[str, Any], settings: Settings) -> str:
+    """To the first number: another number or an ID joined the exclusion (names neither)."""
+    return "\n".join(
+        (
+            _("NSER: another phone number or ID was added to your exclusion."),
+            reference_line(_, params["reference"]),
+            _("Not you? Call {helpline}.").format(helpline=helpline(settings)),
         )
     )
 
@@ -158,6 +169,7 @@ TEMPLATES: dict[str, Template] = {
     "confirmation": confirmation,
     "reminder": reminder,
     "expiry": expiry,
+    "identifier_added": identifier_added,
     "screening_helpline": screening_helpline,
     "rescreen_reminder": rescreen_reminder,
     "walkin_code": walkin_code,
@@ -222,6 +234,17 @@ async def on_event(session: AsyncSession, *, exclusion: ExclusionRow, event: Eve
             exclusion_id=exclusion.id,
             now=event.occurred_at,
         )
+    elif event.type == EventType.IDENTIFIER_ADDED:
+        await messages.write_for_subject(
+            session,
+            subject_id=exclusion.subject_id,
+            kind=MessageKind.CONFIRMATION,
+            dedupe_key=f"identifier_added:{event.id}",
+            template="identifier_added",
+            params={"reference": exclusion.reference},
+            exclusion_id=exclusion.id,
+            now=event.occurred_at,
+        )
     elif event.type == EventType.EXPIRED:
         await messages.write_for_subject(
             session,
@@ -262,6 +285,7 @@ _DUE_REMINDERS = (
         EXCLUSION.c.status == ExclusionStatus.ACTIVE.value,
         EXCLUSION.c.ends_at > bindparam("now"),
         EXCLUSION.c.ends_at <= bindparam("horizon"),
+        SUBJECT.c.msisdn_bidx.is_not(None),  # no contact number (detached): nobody to remind
         ~exists().where(messages.MESSAGE.c.dedupe_key == _REMINDER_KEY),
         ~exists().where(messages.OPT_OUT.c.msisdn_bidx == SUBJECT.c.msisdn_bidx),
     )

@@ -4,8 +4,9 @@ When an exclusion event is recorded (:func:`core.exclusions._record_event`),
 :func:`fan_out` writes, in the event's own transaction and in one
 ``INSERT … SELECT … RETURNING``, a :class:`~core.models.Delivery` for every
 subscription of an **active** operator that holds the subject (matched on the
-subject's MSISDN or national ID blind index). An operator holding the person
-under two customer references (two accounts) gets one delivery per reference.
+blind index of any identifier linked to the subject: each number, each ID).
+An operator holding the person under two customer references (two accounts)
+gets one delivery per reference.
 PostgreSQL builds the JSON payload; only ``customer_ref`` differs per row::
 
     {"type": "exclusion.created", "timestamp": "<occurred_at>",
@@ -35,11 +36,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     func,
     literal,
     literal_column,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -51,14 +54,14 @@ from core.models import (
     EventType,
     Operator,
     OperatorStatus,
-    Subject,
+    SubjectIdentifier,
     Subscription,
 )
 
 DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
 OPERATOR = Operator.__table__  # type: ignore[attr-defined]
 SUBSCRIPTION = Subscription.__table__  # type: ignore[attr-defined]
-SUBJECT = Subject.__table__  # type: ignore[attr-defined]
+LINK = SubjectIdentifier.__table__  # type: ignore[attr-defined]
 
 #: The registered name of the delivery job (see :mod:`core.delivery_jobs`).
 JOB = "deliver_webhook"
@@ -89,11 +92,15 @@ def no_endpoint() -> Any:
     return or_(OPERATOR.c.webhook_url.is_(None), OPERATOR.c.webhook_disabled_at.is_not(None))
 
 
-_person = (
-    select(SUBJECT.c.msisdn_bidx, SUBJECT.c.national_id_bidx)
-    .where(SUBJECT.c.id == bindparam("subject_id", type_=BigInteger))
-    .cte("person")
-)
+_through = bindparam("through", type_=String)
+#: The subject's links the event concerns: all of them, or only ``:through`` when given.
+#: (``:through`` itself, not its link: a detached identifier's link is gone already.)
+_person = union_all(
+    select(LINK.c.bidx).where(
+        LINK.c.subject_id == bindparam("subject_id", type_=BigInteger), _through.is_(None)
+    ),
+    select(_through.label("bidx")).where(_through.is_not(None)),
+).subquery("person")
 _targets = (
     select(
         SUBSCRIPTION.c.operator_id,
@@ -102,12 +109,13 @@ _targets = (
     )
     .select_from(SUBSCRIPTION)
     .join(OPERATOR, OPERATOR.c.id == SUBSCRIPTION.c.operator_id)
-    .join(
-        _person,
-        or_(
-            SUBSCRIPTION.c.msisdn_bidx == _person.c.msisdn_bidx,
-            SUBSCRIPTION.c.national_id_bidx == _person.c.national_id_bidx,
-        ),
+    .where(
+        exists().where(
+            or_(
+                _person.c.bidx == SUBSCRIPTION.c.msisdn_bidx,
+                _person.c.bidx == SUBSCRIPTION.c.national_id_bidx,
+            )
+        )
     )
     .where(OPERATOR.c.status == OperatorStatus.ACTIVE.value)
     .subquery("targets")
@@ -175,8 +183,14 @@ async def fan_out(
     event_type: str,
     occurred_at: datetime,
     ends_at: datetime | None,
+    through: str | None = None,
 ) -> int:
     """Write the event's deliveries (one statement) and queue a job per pending one after commit.
+
+    The operators are those subscribed through any identifier linked to the
+    subject, or, with ``through`` (a blind index), only through that one (an
+    identifier added to or removed from an exclusion concerns only the
+    operators who hold the person by it).
 
     ``until`` is ``ends_at`` (``None``: permanent); for an exclusion that ended
     (``exclusion.expired``, ``exclusion.lifted``) it is when it stopped being in
@@ -194,6 +208,7 @@ async def fan_out(
         "occurred": iso(occurred_at),
         "until": iso(until) if until else None,
         "now": occurred_at,
+        "through": through,
     }
     rows = (await (await session.connection()).execute(_FAN_OUT, params)).all()
     for row in rows:

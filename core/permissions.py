@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit
-from core.errors import PermissionDenied
+from core.errors import MakerCheckerViolation, PermissionDenied
 from core.models import Role, StaffAccount, StaffStatus
 
 P = ParamSpec("P")
@@ -122,6 +122,43 @@ async def refuse(
         occurred_at=now,
     )
     await db.commit()
+
+
+async def refuse_own_request(
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    requested_by: int,
+    action: str,
+    entity: str,
+    subject: str | None,
+    what: str,
+    now: datetime | None = None,
+) -> None:
+    """Maker-checker: refuse ``principal`` deciding a request they made themselves.
+
+    Nothing happens when someone else requested it. Otherwise the refusal alone
+    is audited and committed (:func:`refuse`), and the error raised.
+
+    Raises:
+        MakerCheckerViolation: ``principal`` is the requester (``what`` names the request).
+    """
+    if requested_by != principal.staff_id:
+        return
+    await refuse(
+        db,
+        principal,
+        entity=entity,
+        subject=subject,
+        after={"action": action, "reason": "maker-checker: own request"},
+        now=now,
+    )
+    raise MakerCheckerViolation(
+        action=action,
+        needed=Role.SUPERVISOR.value,
+        kind="maker-checker",
+        reason=f"{what} must be decided by someone other than its requester",
+    )
 
 
 def requires(

@@ -3,7 +3,8 @@
 A lookup must answer in well under a millisecond of CPU, so it cannot make a
 network round trip; yet a lookup one second after an exclusion commits must say
 excluded, on every web process. Each process therefore keeps a map from blind
-index (MSISDN and national ID, :mod:`core.crypto`) to the exclusion in force,
+index (every identifier linked to the subject: each SIM, each claimed or
+verified ID, :mod:`core.subjects`) to the exclusion in force,
 loaded once and then refreshed every ``interval`` seconds (default 0.25 s) from
 ``exclusion_event``.
 
@@ -40,13 +41,14 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.errors import NSERError
-from core.models import Exclusion, ExclusionEvent, ExclusionStatus, Subject
+from core.models import Exclusion, ExclusionEvent, ExclusionStatus, Subject, SubjectIdentifier
 
 log = logging.getLogger(__name__)
 
 SUBJECT = Subject.__table__  # type: ignore[attr-defined]
 EXCLUSION = Exclusion.__table__  # type: ignore[attr-defined]
 EVENT = ExclusionEvent.__table__  # type: ignore[attr-defined]
+LINK = SubjectIdentifier.__table__  # type: ignore[attr-defined]
 
 
 class RegisterUnavailable(NSERError):
@@ -64,17 +66,13 @@ class Standing:
 
 #: The oldest transaction still running (everything below it has ended), as a bigint.
 _HORIZON = select(cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger))
-_STANDING_COLUMNS = (
-    SUBJECT.c.id,
-    SUBJECT.c.msisdn_bidx,
-    SUBJECT.c.national_id_bidx,
-    SUBJECT.c.bst,
-    EXCLUSION.c.ends_at,
-)
+#: One row per (subject, linked identifier); ``bidx`` NULL for a subject with no link left.
+_STANDING_COLUMNS = (SUBJECT.c.id, LINK.c.bidx, SUBJECT.c.bst, EXCLUSION.c.ends_at)
 #: Every exclusion in force (or awaiting the expiry job), with its subject's indexes.
 _ALL_ACTIVE = (
     select(*_STANDING_COLUMNS)
     .join_from(EXCLUSION, SUBJECT, SUBJECT.c.id == EXCLUSION.c.subject_id)
+    .outerjoin(LINK, LINK.c.subject_id == SUBJECT.c.id)
     .where(EXCLUSION.c.status == ExclusionStatus.ACTIVE.value)
 )
 _TOUCHED = (
@@ -97,7 +95,19 @@ _CHANGED = (
             EXCLUSION.c.status == ExclusionStatus.ACTIVE.value,
         ),
     )
+    .outerjoin(LINK, LINK.c.subject_id == SUBJECT.c.id)
 )
+
+
+def _grouped(rows: Sequence[Any]) -> dict[int, tuple[Standing | None, tuple[str, ...]]]:
+    """Rows of (subject, link) -> each subject's standing (``None``: nothing in force) and keys."""
+    out: dict[int, tuple[Standing | None, tuple[str, ...]]] = {}
+    for row in rows:
+        in_force = getattr(row, "exclusion_id", True) is not None
+        standing = Standing(bst=row.bst, until=row.ends_at, subject_id=row.id) if in_force else None
+        _old, keys = out.get(row.id, (None, ()))
+        out[row.id] = (standing, keys + ((row.bidx,) if row.bidx else ()))
+    return out
 
 
 class RegisterCache:
@@ -122,6 +132,9 @@ class RegisterCache:
         self.stale_after = stale_after
         self._by_index: dict[str, Standing] = {}
         self._indexes_of: dict[int, tuple[str, ...]] = {}
+        self._standing_of: dict[int, Standing] = {}
+        #: Who holds each index: an ID two people claimed is held by both.
+        self._holders: dict[str, set[int]] = {}
         self._horizon = 0
         self._fresh_at = 0.0  # time.monotonic() of the last successful refresh
         self._task: asyncio.Task[None] | None = None
@@ -182,15 +195,9 @@ class RegisterCache:
         async with self._engine.connect() as conn:
             horizon = (await conn.execute(_HORIZON)).scalar_one()
             rows = (await conn.execute(_ALL_ACTIVE)).all()
-        by_index: dict[str, Standing] = {}
-        indexes_of: dict[int, tuple[str, ...]] = {}
-        for row in rows:
-            standing = Standing(bst=row.bst, until=row.ends_at, subject_id=row.id)
-            keys = tuple(k for k in (row.msisdn_bidx, row.national_id_bidx) if k)
-            indexes_of[row.id] = keys
-            for key in keys:
-                by_index[key] = standing
-        self._by_index, self._indexes_of = by_index, indexes_of
+        self._by_index, self._indexes_of, self._standing_of, self._holders = {}, {}, {}, {}
+        for subject_id, (standing, keys) in _grouped(rows).items():
+            self._put(subject_id, standing, keys)
         self._horizon = horizon
         self._fresh_at = time.monotonic()
 
@@ -198,28 +205,46 @@ class RegisterCache:
         """Apply what changed since the last horizon; returns how many subjects were re-read."""
         async with self._engine.connect() as conn:
             changed = await self._changes(conn)
-        for row in changed:
-            self._forget(row.id)
-            if row.exclusion_id is not None:
-                standing = Standing(bst=row.bst, until=row.ends_at, subject_id=row.id)
-                keys = tuple(k for k in (row.msisdn_bidx, row.national_id_bidx) if k)
-                self._indexes_of[row.id] = keys
-                for key in keys:
-                    self._by_index[key] = standing
+        subjects = _grouped(changed)
+        for subject_id, (standing, keys) in subjects.items():
+            self._put(subject_id, standing, keys)
         self._fresh_at = time.monotonic()
-        return len(changed)
+        return len(subjects)
 
-    async def _changes(self, conn: AsyncConnection) -> Sequence[Row[Any, Any, Any, Any, Any, Any]]:
+    async def _changes(self, conn: AsyncConnection) -> Sequence[Row[Any, Any, Any, Any, Any]]:
         horizon = (await conn.execute(_HORIZON)).scalar_one()
         rows = (await conn.execute(_CHANGED, {"horizon": self._horizon})).all()
         self._horizon = horizon
         return rows
 
-    def _forget(self, subject_id: int) -> None:
-        for key in self._indexes_of.pop(subject_id, ()):
-            current = self._by_index.get(key)
-            if current is not None and current.subject_id == subject_id:
-                del self._by_index[key]
+    def _put(self, subject_id: int, standing: Standing | None, keys: tuple[str, ...]) -> None:
+        """Make ``subject_id`` hold ``keys`` with ``standing`` (``None``: nothing in force).
+
+        Each touched index then maps to the latest-ending exclusion of all who
+        hold it (toward protection), so one holder's change never hides another's.
+        """
+        old = self._indexes_of.pop(subject_id, ())
+        self._standing_of.pop(subject_id, None)
+        if standing is not None:
+            self._indexes_of[subject_id] = keys
+            self._standing_of[subject_id] = standing
+        held = set(keys) if standing is not None else set()
+        for key in set(old) | held:
+            holders = self._holders.setdefault(key, set())
+            if key in held:
+                holders.add(subject_id)
+            else:
+                holders.discard(subject_id)
+            best: Standing | None = None
+            for holder in holders:
+                candidate = self._standing_of[holder]
+                if best is None or _later(candidate.until, best.until):
+                    best = candidate
+            if best is None:
+                self._holders.pop(key, None)
+                self._by_index.pop(key, None)
+            else:
+                self._by_index[key] = best
 
     async def _run(self) -> None:
         last_reload = time.monotonic()

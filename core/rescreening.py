@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, screening_sms, subjects
 from core.crypto import KeyRing
 from core.enrolment import enrol
-from core.exclusion_store import SUBJECT, SubjectRow
+from core.exclusion_store import SUBJECT, SubjectRow, holder_of
 from core.instruments import SELF_SCREENING
 from core.models import Channel, ScreeningReminder, ScreeningResult
 
@@ -89,7 +89,7 @@ _RESCHEDULE = (
 )
 _REMINDED = _RESCHEDULE.values(last_reminded_at=bindparam("now"))
 _SUBJECT_BY_INDEX = select(SUBJECT.c.id, SUBJECT.c.bst, SUBJECT.c.language).where(
-    SUBJECT.c.msisdn_bidx == bindparam("bidx")
+    SUBJECT.c.id == holder_of(bindparam("bidx"))
 )
 _DUE = (
     select(

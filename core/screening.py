@@ -28,7 +28,7 @@ from core import audit, rescreening, screening_sms, subjects
 from core.crypto import KeyRing
 from core.enrolment import enrol
 from core.errors import RequestKeyConflict
-from core.exclusion_store import SUBJECT, SubjectRow
+from core.exclusion_store import SUBJECT, SubjectRow, holder_of
 from core.instruments import INSTRUMENTS, SELF_SCREENING, Band, Instrument
 from core.models import Channel, ScreeningResult
 
@@ -89,7 +89,7 @@ _LATEST = (
     select(*RESULT.c)
     .join_from(RESULT, SUBJECT, SUBJECT.c.id == RESULT.c.subject_id)
     .where(
-        SUBJECT.c.msisdn_bidx == bindparam("bidx"),
+        SUBJECT.c.id == holder_of(bindparam("bidx")),
         RESULT.c.instrument.in_([code.value for code in SELF_SCREENING]),
     )
     .order_by(RESULT.c.taken_at.desc(), RESULT.c.id.desc())

@@ -20,6 +20,7 @@ from core import audit, audit_log, codes, lifts, subjects
 from core.audit_log import AuditLine
 from core.crypto import KeyRing
 from core.errors import InvalidInput, NotFound
+from core.exclusion_store import holder_of
 from core.identity import normalise_msisdn
 from core.models import Exclusion, ExclusionEvent, Role, Subject
 from core.permissions import Principal, requires
@@ -102,7 +103,7 @@ async def _find(db: AsyncSession, keyring: KeyRing, kind: KeyKind, key: str) -> 
             col(Exclusion.reference) == key
         )
     else:
-        query = query.where(col(Subject.msisdn_bidx) == subjects.msisdn_index(keyring, key))
+        query = query.where(col(Subject.id) == holder_of(subjects.msisdn_index(keyring, key)))
     return (await db.exec(query)).first()
 
 
@@ -178,7 +179,11 @@ async def view(
     exclusions = await _histories(db, subject.id)
     return SubjectView(
         bst=subject.bst,
-        msisdn=mask(keyring.open(subject.msisdn_sealed, field=subjects.MSISDN_FIELD)),
+        msisdn=(
+            mask(keyring.open(subject.msisdn_sealed, field=subjects.MSISDN_FIELD))
+            if subject.msisdn_sealed is not None
+            else "-"
+        ),
         language=subject.language,
         created_at=subject.created_at,
         exclusions=exclusions,

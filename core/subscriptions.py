@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.crypto import KeyRing
 from core.errors import InvalidInput, InvalidMsisdn, InvalidNationalId
-from core.identity import normalise_msisdn, normalise_national_id
+from core.identity import normalise_maisha_namba, normalise_msisdn, normalise_national_id
 from core.models import Subscription
 from core.subjects import MSISDN_FIELD, NATIONAL_ID_FIELD
 
@@ -91,6 +91,21 @@ class FieldErrors(InvalidInput):
         self.errors = errors
 
 
+def kenyan_id(raw: str) -> str:
+    """An operator's ``national_id``: a national ID number or a Maisha Namba (one index).
+
+    Raises:
+        InvalidNationalId: neither (see :mod:`core.identity`).
+    """
+    try:
+        return normalise_national_id(raw)
+    except InvalidNationalId:
+        try:
+            return normalise_maisha_namba(raw)
+        except InvalidNationalId:
+            raise InvalidNationalId("a national ID or Maisha Namba is 6 to 10 digits") from None
+
+
 def identifiers(keyring: KeyRing, *, msisdn: str | None, national_id: str | None) -> Identifiers:
     """Normalise and blind-index a customer's identifiers (shared by lookups and subscriptions).
 
@@ -106,7 +121,7 @@ def identifiers(keyring: KeyRing, *, msisdn: str | None, national_id: str | None
             errors["msisdn"] = str(exc)
     if national_id is not None:
         try:
-            value = normalise_national_id(national_id)
+            value = kenyan_id(national_id)
             national_id_bidx = keyring.blind_index(value, field=NATIONAL_ID_FIELD)
         except InvalidNationalId as exc:
             errors["national_id"] = str(exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.i18n import Gettext, short_date
+from core.models import IdentifierKind
 from core.periods import Period, last_local_day
 from core.settings import Settings
 
@@ -85,3 +86,36 @@ def what_confirming_does(
             until=until(new_end, lang, _)
         )
     return head + " " + _("You cannot cancel this later.")
+
+
+def number_joined(_: Gettext, *, lang: str, ends_at: datetime | None, reference: str) -> str:
+    """A number joined an exclusion by its reference: same end; the first number gets an SMS."""
+    return "\n".join(
+        (
+            _("Done. This number is excluded too, {until}.").format(until=until(ends_at, lang, _)),
+            reference_line(_, reference),
+            _("An SMS goes to your other number."),
+        )
+    )
+
+
+def too_many_wrong_references(_: Gettext, *, settings: Settings) -> str:
+    """Too many wrong references from this number lately (:mod:`core.identifiers`)."""
+    return "\n".join(
+        (
+            _("Too many wrong reference numbers from this phone. Try again tomorrow."),
+            helpline_line(_, settings),
+        )
+    )
+
+
+def document_name(kind: IdentifierKind, _: Gettext) -> str:
+    """The name of an ID document as a screen or an SMS shows it."""
+    names = {
+        IdentifierKind.NATIONAL_ID: _("national ID"),
+        IdentifierKind.MAISHA_NAMBA: _("Maisha Namba"),
+        IdentifierKind.PASSPORT: _("passport"),
+        IdentifierKind.ALIEN_ID: _("alien/refugee ID"),
+        IdentifierKind.MSISDN: _("phone"),
+    }
+    return names[kind]

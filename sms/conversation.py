@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import exclusions, offers, preferences, rescreening
-from core.errors import AlreadyExcluded, RequestKeyConflict
+from core import exclusions, identifiers, offers, preferences, rescreening, subjects, texts
+from core.errors import AlreadyExcluded, InvalidInput, LinkRefused, RequestKeyConflict
 from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE
 from core.models import Channel, InboundOutcome, OfferKind
@@ -197,6 +197,62 @@ async def _stop(turn: _Turn) -> Answer:
     return turn.reply(InboundOutcome.STOPPED, replies.reminders_stopped(turn._))
 
 
+async def _add_id(turn: _Turn) -> Answer:
+    """``ID <number>``: the ID joins the sender's exclusion in force, as claimed."""
+    kind = turn.command.kind
+    assert kind is not None
+    if not turn.command.argument:
+        return turn.reply(InboundOutcome.HELP, replies.ask_id(turn._))
+    current = turn.standing.exclusion
+    if current is None or turn.standing.subject is None:
+        return turn.reply(InboundOutcome.REFUSED, replies.id_needs_exclusion(turn._))
+    try:
+        document = subjects.identifier(turn.services.keyring, kind, turn.command.argument)
+    except InvalidInput:
+        name = texts.document_name(kind, turn._)
+        return turn.reply(InboundOutcome.REFUSED, replies.bad_id(turn._, document=name))
+    now = turn.services.clock()
+    subject = await exclusions.lock_holder(turn.db, keyring=turn.services.keyring, msisdn=turn.e164)
+    await identifiers.link(
+        turn.db,
+        keyring=turn.services.keyring,
+        subject=subject,
+        identifier=document,
+        channel=Channel.SMS,
+        actor=ACTOR,
+        now=now,
+    )
+    return turn.reply(
+        InboundOutcome.CONFIRMED, replies.id_added(turn._, reference=current.reference)
+    )
+
+
+async def _link(turn: _Turn) -> Answer:
+    """``LINK <reference>``: this number joins that exclusion (wrong ones count to the limit)."""
+    if not turn.command.argument:
+        return turn.reply(InboundOutcome.HELP, replies.ask_reference(turn._))
+    try:
+        joined = await identifiers.join_by_reference(
+            turn.db,
+            keyring=turn.services.keyring,
+            msisdn=turn.e164,
+            reference=turn.command.argument,
+            channel=Channel.SMS,
+            actor=ACTOR,
+            now=turn.services.clock(),
+        )
+    except LinkRefused as exc:
+        if exc.reason == "limited":
+            text = replies.link_limited(turn._, settings=turn.services.settings)
+        else:
+            text = replies.unknown_reference(turn._)
+        return turn.reply(InboundOutcome.REFUSED, text)
+    text = replies.linked(
+        turn._, lang=turn.lang, ends_at=joined.ends_at, reference=joined.reference
+    )
+    return turn.reply(InboundOutcome.CONFIRMED, text)
+
+
 _ACTIONS: dict[Intent, Callable[[_Turn], Awaitable[Answer]]] = {
     Intent.EXCLUDE: _exclude,
     Intent.CONFIRM: _confirm,
@@ -205,6 +261,8 @@ _ACTIONS: dict[Intent, Callable[[_Turn], Awaitable[Answer]]] = {
     Intent.HELP: _help,
     Intent.LANGUAGE: _language,
     Intent.STOP: _stop,
+    Intent.ADD_ID: _add_id,
+    Intent.LINK: _link,
     Intent.CHECK: _check,
 }
 

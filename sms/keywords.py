@@ -16,12 +16,18 @@ help          MSAADA                                 HELP, INFO
 language      LUGHA, KISWAHILI                       LANGUAGE, ENGLISH
 no reminders  SITISHA                                STOP
 screening     PIMA                                   CHECK
+add an ID     KITAMBULISHO <n>, MAISHA <n>,          ID <n>, NATIONAL ID <n>, MAISHA <n>,
+              PASIPOTI <n>, MGENI <n>, MKIMBIZI <n>  PASSPORT <n>, ALIEN <n>, REFUGEE <n>
+other line    UNGANISHA <reference>                  LINK <reference>
 ============  =====================================  ===================================
 
 ``CHECK STATUS`` is a status; ``TEST`` is deliberately not a screening
 keyword (people text it to see whether a shortcode works). During a screening
 the answers are numbers, which :func:`parse` leaves :attr:`Intent.UNKNOWN`
 (:func:`number` reads them), and ``STOP``/``SITISHA`` ends the screening.
+
+After an ID or link keyword, the rest of the message (its words joined, so
+spaces and dashes go) is the ID number or the exclusion reference.
 
 Periods after the exclusion keyword: a number with a unit (``6M``, ``6 MONTHS``,
 ``MIEZI 6``, ``1Y``, ``1 YEAR``, ``MWAKA 1``, ``MWAKA MMOJA``, ``5Y``, ``MIAKA 5``,
@@ -37,6 +43,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.models import IdentifierKind
 from core.periods import Period
 
 #: Only the start of a message is read: a keyword and a period fit in far less.
@@ -53,6 +60,8 @@ class Intent(enum.StrEnum):
     HELP = "help"
     LANGUAGE = "language"
     STOP = "stop"
+    ADD_ID = "add_id"
+    LINK = "link"
     CHECK = "check"
     UNKNOWN = "unknown"
 
@@ -63,7 +72,9 @@ class Command:
 
     ``lang`` is the keyword's language (``None`` when not understood);
     ``period`` the period asked for (exclude); ``bad_period`` when words after
-    the keyword name no offered period; ``target`` the language asked for (language).
+    the keyword name no offered period; ``target`` the language asked for (language);
+    ``kind`` the ID document (add_id) and ``argument`` the words after the keyword,
+    joined (the ID number or the reference; ``""`` when none).
     """
 
     intent: Intent
@@ -71,6 +82,8 @@ class Command:
     period: Period | None = None
     bad_period: bool = False
     target: str | None = None
+    kind: IdentifierKind | None = None
+    argument: str = ""
 
 
 # Two-word keywords first: STOP BETTING is an exclusion, STOP alone is about reminders.
@@ -81,6 +94,21 @@ _PHRASES: dict[tuple[str, ...], tuple[Intent, str]] = {
     ("MY", "STATUS"): (Intent.STATUS, "en"),
     ("HALI", "YANGU"): (Intent.STATUS, "sw"),
     ("CHECK", "STATUS"): (Intent.STATUS, "en"),
+    ("NATIONAL", "ID"): (Intent.ADD_ID, "en"),
+    ("MAISHA", "NAMBA"): (Intent.ADD_ID, "sw"),
+}
+#: The ID document each ID keyword names.
+_DOCUMENTS: dict[str, IdentifierKind] = {
+    "ID": IdentifierKind.NATIONAL_ID,
+    "NATIONAL": IdentifierKind.NATIONAL_ID,
+    "KITAMBULISHO": IdentifierKind.NATIONAL_ID,
+    "MAISHA": IdentifierKind.MAISHA_NAMBA,
+    "PASSPORT": IdentifierKind.PASSPORT,
+    "PASIPOTI": IdentifierKind.PASSPORT,
+    "ALIEN": IdentifierKind.ALIEN_ID,
+    "REFUGEE": IdentifierKind.ALIEN_ID,
+    "MGENI": IdentifierKind.ALIEN_ID,
+    "MKIMBIZI": IdentifierKind.ALIEN_ID,
 }
 _WORDS: dict[str, tuple[Intent, str]] = {
     "EXCLUDE": (Intent.EXCLUDE, "en"),
@@ -105,6 +133,17 @@ _WORDS: dict[str, tuple[Intent, str]] = {
     "SWAHILI": (Intent.LANGUAGE, "sw"),
     "STOP": (Intent.STOP, "en"),
     "SITISHA": (Intent.STOP, "sw"),
+    "ID": (Intent.ADD_ID, "en"),
+    "KITAMBULISHO": (Intent.ADD_ID, "sw"),
+    "MAISHA": (Intent.ADD_ID, "sw"),
+    "PASSPORT": (Intent.ADD_ID, "en"),
+    "PASIPOTI": (Intent.ADD_ID, "sw"),
+    "ALIEN": (Intent.ADD_ID, "en"),
+    "REFUGEE": (Intent.ADD_ID, "en"),
+    "MGENI": (Intent.ADD_ID, "sw"),
+    "MKIMBIZI": (Intent.ADD_ID, "sw"),
+    "LINK": (Intent.LINK, "en"),
+    "UNGANISHA": (Intent.LINK, "sw"),
     "CHECK": (Intent.CHECK, "en"),
     "PIMA": (Intent.CHECK, "sw"),
 }
@@ -206,4 +245,8 @@ def parse(text: str) -> Command:
         return Command(intent, lang, period=period, bad_period=bad)
     if intent is Intent.LANGUAGE:
         return Command(intent, lang, target=_language_target(rest, found[0], lang))
+    if intent is Intent.ADD_ID:
+        return Command(intent, lang, kind=_DOCUMENTS[found[0]], argument="".join(rest))
+    if intent is Intent.LINK:
+        return Command(intent, lang, argument="".join(rest))
     return Command(intent, lang)

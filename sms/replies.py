@@ -98,3 +98,52 @@ def not_understood(_: Gettext) -> str:
 def apology(_: Gettext) -> str:
     """Something failed on our side."""
     return _("Sorry, something went wrong. Please try again later.")
+
+
+def ask_id(_: Gettext) -> str:
+    """An ID keyword with no number after it."""
+    return _("Send your ID number after the keyword, for example ID 12345678 or PASSPORT A1234567.")
+
+
+def bad_id(_: Gettext, *, document: str) -> str:
+    """The number after an ID keyword breaks its document's rules (``docs/identity.md``)."""
+    return _("That is not a valid {document} number. Check it and send it again.").format(
+        document=document
+    )
+
+
+def id_needs_exclusion(_: Gettext) -> str:
+    """An ID sent by someone not excluded: nothing stored."""
+    return _("To add your ID, first stop betting: send EXCLUDE 1Y. Then send ID and your number.")
+
+
+def id_added(_: Gettext, *, reference: str) -> str:
+    """The ID joined the sender's exclusion in force."""
+    return SEP.join(
+        (
+            _("Your ID is now part of your exclusion: lines that use it are blocked too."),
+            texts.reference_line(_, reference),
+        )
+    )
+
+
+def ask_reference(_: Gettext) -> str:
+    """The link keyword with no reference after it."""
+    return _(
+        "Already excluded on another number? Send LINK and that exclusion's reference number, "
+        "for example LINK K7M3-Q9PA."
+    )
+
+
+def unknown_reference(_: Gettext) -> str:
+    """No exclusion in force has the reference sent."""
+    return _(
+        "No exclusion in force has that reference number. Check it and send LINK "
+        "and the reference again."
+    )
+
+
+#: The number joined the exclusion (the same words as on USSD).
+linked = texts.number_joined
+#: Too many wrong references from this number lately.
+link_limited = texts.too_many_wrong_references

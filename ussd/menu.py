@@ -23,7 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from core.errors import InvalidInput
+from core.models import IdentifierKind
 from core.periods import Period
+from core.subjects import normalise
 from ussd import screening_menu
 from ussd.state import (
     BACK,
@@ -31,10 +34,12 @@ from ussd.state import (
     HOME,
     MAIN_EXCLUDE,
     MAIN_HELP,
+    MAIN_LINK,
     MAIN_SCREENING,
     MAIN_STATUS,
     SEALED,
     Action,
+    Document,
     Frame,
     Screen,
     State,
@@ -51,10 +56,20 @@ PERIOD_CHOICES = {
     "4": Period.PERMANENT,
 }
 LANGUAGE_CHOICES = {"1": "sw", "2": "en"}
-#: The status screen's choices: the latest screening result, shown only when asked for,
-#: and no more reminders to check one's gambling again.
+#: The status screen's choices: the latest screening result, shown only when asked for;
+#: no more reminders to check one's gambling again; what to do when the number is not
+#: one's own (a recycled number).
 STATUS_LAST_RESULT = "1"
 STATUS_STOP_REMINDERS = "2"
+STATUS_NOT_MINE = "3"
+#: On the confirm screen: add an ID first (recommended), then confirm.
+CONFIRM_ADD_ID = "2"
+ID_KINDS = {
+    "1": IdentifierKind.NATIONAL_ID,
+    "2": IdentifierKind.MAISHA_NAMBA,
+    "3": IdentifierKind.PASSPORT,
+    "4": IdentifierKind.ALIEN_ID,
+}
 
 
 def _navigate(state: State, choice: str) -> State | None:
@@ -90,6 +105,8 @@ def _on_main(state: State, choice: str, resume_path: tuple[str, ...]) -> State |
         return act(state, Action.HELP)
     if choice == MAIN_SCREENING:
         return screening_menu.start(state, choice)
+    if choice == MAIN_LINK:
+        return push(state, Frame(Screen.LINK, choice))
     return None
 
 
@@ -99,12 +116,42 @@ def _on_period(state: State, choice: str, resume_path: tuple[str, ...]) -> State
 
 
 def _on_confirm(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    frame = state.stack[-1]
+    if choice == CONFIRM_ADD_ID and frame.document is None:
+        return push(state, Frame(Screen.ID_KIND, choice, frame.period))
     if choice != "1":
         return None
-    return act(state, Action.EXCLUDE, period=state.stack[-1].period)
+    return act(state, Action.EXCLUDE, period=frame.period, document=frame.document)
+
+
+def _on_id_kind(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    kind = ID_KINDS.get(choice)
+    period = state.stack[-1].period
+    return push(state, Frame(Screen.ID_ENTRY, choice, period, kind=kind)) if kind else None
+
+
+def _on_id_entry(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    """A valid ID goes on to confirm; a mistyped one keeps the screen (a re-prompt)."""
+    frame = state.stack[-1]
+    assert frame.kind is not None
+    try:
+        document = Document(frame.kind, normalise(frame.kind, choice))
+    except InvalidInput:
+        return None
+    return push(state, Frame(Screen.CONFIRM, choice, frame.period, document=document))
+
+
+def _on_link(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    """Each reference typed replaces the last; the route tries it (a wrong one re-prompts)."""
+    if not choice:
+        return None
+    top = state.stack[-1]
+    return replace(state, stack=(*state.stack[:-1], replace(top, entry=choice)), error=False)
 
 
 def _on_status(state: State, choice: str, resume_path: tuple[str, ...]) -> State | None:
+    if choice == STATUS_NOT_MINE:
+        return act(state, Action.NOT_MINE)
     if choice == STATUS_LAST_RESULT:
         return act(state, Action.LAST_RESULT)
     return act(state, Action.STOP_REMINDERS) if choice == STATUS_STOP_REMINDERS else None
@@ -124,6 +171,9 @@ _TRANSITIONS: dict[Screen, Callable[[State, str, tuple[str, ...]], State | None]
     Screen.MAIN: _on_main,
     Screen.PERIOD: _on_period,
     Screen.CONFIRM: _on_confirm,
+    Screen.ID_KIND: _on_id_kind,
+    Screen.ID_ENTRY: _on_id_entry,
+    Screen.LINK: _on_link,
     Screen.STATUS: _on_status,
     Screen.QUESTION: _on_question,
     Screen.RESULT: _on_result,

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from core import exclusions, queue, subjects
-from core.errors import AlreadyExcluded, InvalidMsisdn, RequestKeyConflict
+from core import exclusions, identifiers, queue, subjects
+from core.errors import AlreadyExcluded, InvalidMsisdn, LinkRefused, RequestKeyConflict
 from core.exclusions import Verdict
 from core.i18n import DEFAULT_LANGUAGE, Gettext
 from core.identity import normalise_msisdn
@@ -45,6 +46,16 @@ log = logging.getLogger(__name__)
 MAX_INPUTS = 64
 #: Seconds within which every session request is answered, failure or not.
 ANSWER_SECONDS = 4.5
+
+
+#: Screens that need nothing but the language and the error flag.
+_PLAIN_SCREENS: dict[Screen, Callable[..., str]] = {
+    Screen.RESUME: screens.resume,
+    Screen.LANGUAGE: screens.language,
+    Screen.MAIN: screens.main,
+    Screen.PERIOD: screens.period,
+    Screen.ID_KIND: screens.id_kind,
+}
 
 
 def _guess_language(tokens: list[str]) -> str:
@@ -107,18 +118,19 @@ class UssdDialogue:
         Raises:
             RequestKeyConflict: see :meth:`answer` (a screening result screen stores).
         """
-        if state.screen is Screen.RESUME:
-            return con(screens.resume(_, error=state.error))
-        if state.screen is Screen.LANGUAGE:
-            return con(screens.language(_, error=state.error))
-        if state.screen is Screen.MAIN:
-            return con(screens.main(_, error=state.error))
-        if state.screen is Screen.PERIOD:
-            return con(screens.period(_, error=state.error))
+        plain = _PLAIN_SCREENS.get(state.screen)
+        if plain is not None:
+            return con(plain(_, error=state.error))
         if state.screen is Screen.CONFIRM:
             return await self.confirm(state, lang, _)
         if state.screen is Screen.STATUS:
             return await self.status(state, lang, _)
+        if state.screen is Screen.ID_ENTRY:
+            kind = state.stack[-1].kind
+            assert kind is not None
+            return con(screens.id_entry(_, kind=kind, error=state.error))
+        if state.screen is Screen.LINK:
+            return await self.link(state, lang, _)
         if state.screen is Screen.QUESTION:
             assert state.quiz is not None
             return con(screening_screens.question(_, quiz=state.quiz, error=state.error))
@@ -151,8 +163,40 @@ class UssdDialogue:
                 current_end=ahead.current_end,
                 extending=ahead.verdict is Verdict.EXTEND,
                 error=state.error,
+                with_id=state.stack[-1].document is not None,
             )
         )
+
+    async def link(self, state: State, lang: str, _: Gettext) -> Reply:
+        """Ask for a reference; with one typed, join that exclusion (a wrong one re-prompts).
+
+        The join commits with its event (SMS to the first number, operators'
+        webhooks); a wrong reference commits only its count toward the limit.
+        """
+        entry = state.stack[-1].entry
+        if entry is None:
+            return con(screens.link(_, error=state.error))
+        try:
+            async with self.services.db() as db:
+                try:
+                    joined = await identifiers.join_by_reference(
+                        db,
+                        keyring=self.services.keyring,
+                        msisdn=self.msisdn,
+                        reference=entry,
+                        channel=Channel.USSD,
+                        actor=ACTOR,
+                        now=self.services.clock(),
+                    )
+                except LinkRefused:
+                    await db.commit()  # the wrong reference counts toward the limit
+                    raise
+                await queue.commit(db, self.services.queue)
+        except LinkRefused as exc:
+            if exc.reason == "limited":
+                return end(screens.link_limited(_, settings=self.services.settings))
+            return con(screens.link(_, error=True))
+        return end(screens.linked(_, lang=lang, ends_at=joined.ends_at, reference=joined.reference))
 
     async def status(self, state: State, lang: str, _: Gettext) -> Reply:
         """My status: the exclusion in force, if any (the latest screening is a choice here)."""
@@ -187,6 +231,8 @@ class UssdDialogue:
             return await self.screening.last_result(lang, _)
         if state.action is Action.REMIND:
             return await self.screening.remind(state, lang, _)
+        if state.action is Action.NOT_MINE:
+            return end(screens.not_mine(_, settings=self.services.settings))
         if state.action is Action.STOP_REMINDERS:
             return await self.screening.stop_reminders(_)
         return await self.exclude(state, lang, _)
@@ -198,6 +244,8 @@ class UssdDialogue:
             RequestKeyConflict: see :meth:`answer`.
         """
         assert state.period is not None
+        keyring = self.services.keyring
+        document = state.document
         try:
             async with self.services.db() as db:
                 outcome = await exclusions.self_exclude(
@@ -210,6 +258,11 @@ class UssdDialogue:
                     language=lang,
                     actor=ACTOR,
                     now=self.services.clock(),
+                    document=(
+                        subjects.identifier(keyring, document.kind, document.value)
+                        if document is not None
+                        else None
+                    ),
                 )
                 # The confirmation SMS and the operators' webhooks are written with the
                 # exclusion; their jobs go after the commit.

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from core.instruments import InstrumentCode
+from core.models import IdentifierKind
 from core.periods import Period
 
 BACK = "0"
@@ -20,6 +21,7 @@ MAIN_EXCLUDE = "1"
 MAIN_STATUS = "2"
 MAIN_HELP = "3"
 MAIN_SCREENING = "4"
+MAIN_LINK = "5"
 
 
 class Screen(enum.StrEnum):
@@ -33,11 +35,16 @@ class Screen(enum.StrEnum):
     STATUS = "status"
     QUESTION = "question"
     RESULT = "result"
+    ID_KIND = "id_kind"
+    ID_ENTRY = "id_entry"
+    LINK = "link"
 
 
 #: Screens in the middle of a flow: a session dropped on one of them is worth resuming.
 #: Never a result (stored already) or the status screen (a read).
-MID_FLOW = frozenset({Screen.PERIOD, Screen.CONFIRM, Screen.QUESTION})
+MID_FLOW = frozenset(
+    {Screen.PERIOD, Screen.CONFIRM, Screen.QUESTION, Screen.ID_KIND, Screen.ID_ENTRY}
+)
 #: Screens ``0`` cannot leave backwards, nor be reached back into: a stored result.
 SEALED = frozenset({Screen.RESULT})
 
@@ -49,6 +56,7 @@ class Action(enum.StrEnum):
     HELP = "help"
     LAST_RESULT = "last_result"
     REMIND = "remind"
+    NOT_MINE = "not_mine"
     STOP_REMINDERS = "stop_reminders"
 
 
@@ -66,13 +74,29 @@ class Quiz:
 
 
 @dataclass(frozen=True)
+class Document:
+    """An ID the citizen typed, normalised (:mod:`core.identity`); never logged."""
+
+    kind: IdentifierKind
+    value: str
+
+
+@dataclass(frozen=True)
 class Frame:
-    """One screen on the navigation stack and the input that opened it."""
+    """One screen on the navigation stack and the input that opened it.
+
+    ``kind`` is the ID document chosen (on the ID entry screen), ``document``
+    the ID typed (on a confirm screen after it), ``entry`` a typed reference
+    (on the link screen).
+    """
 
     screen: Screen
     token: str = ""
     period: Period | None = None
     quiz: Quiz | None = None
+    kind: IdentifierKind | None = None
+    document: Document | None = None
+    entry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +112,7 @@ class State:
     stack: tuple[Frame, ...]
     action: Action | None = None
     period: Period | None = None
+    document: Document | None = None
     error: bool = False
     count: int = 0
 
@@ -120,6 +145,12 @@ def push(state: State, frame: Frame, *, lang: str | None = None) -> State:
     return replace(state, stack=(*state.stack, frame), lang=lang or state.lang, error=False)
 
 
-def act(state: State, action: Action, *, period: Period | None = None) -> State:
+def act(
+    state: State,
+    action: Action,
+    *,
+    period: Period | None = None,
+    document: Document | None = None,
+) -> State:
     """``state`` ending in the terminal ``action``."""
-    return replace(state, action=action, period=period, error=False)
+    return replace(state, action=action, period=period, document=document, error=False)

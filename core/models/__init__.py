@@ -12,6 +12,17 @@ from core.models.audit import (
     AuditUnsequenced,
 )
 from core.models.exclusion import Channel, EventType, Exclusion, ExclusionEvent, ExclusionStatus
+from core.models.identifier import (
+    FAMILY_OF,
+    DetachRequest,
+    DetachStatus,
+    IdentifierConflict,
+    IdentifierFamily,
+    IdentifierKind,
+    IdentifierStatus,
+    LinkFailure,
+    SubjectIdentifier,
+)
 from core.models.lift import OPEN_LIFT_STATUSES, LiftRequest, LiftStatus
 from core.models.message import MessageKind, MessageStatus, SmsMessage
 from core.models.operator import (
@@ -42,6 +53,7 @@ from core.models.ussd import UssdDialogueEnd
 metadata = SQLModel.metadata
 
 __all__ = [
+    "FAMILY_OF",
     "OPEN_LIFT_STATUSES",
     "ApiKey",
     "AuditCheckpoint",
@@ -52,14 +64,21 @@ __all__ = [
     "Channel",
     "Delivery",
     "DeliveryStatus",
+    "DetachRequest",
+    "DetachStatus",
     "EventType",
     "Exclusion",
     "ExclusionEvent",
     "ExclusionStatus",
+    "IdentifierConflict",
+    "IdentifierFamily",
+    "IdentifierKind",
+    "IdentifierStatus",
     "InboundOutcome",
     "KeyMode",
     "LiftRequest",
     "LiftStatus",
+    "LinkFailure",
     "MessageKind",
     "MessageStatus",
     "OfferKind",
@@ -78,6 +97,7 @@ __all__ = [
     "StaffAccount",
     "StaffStatus",
     "Subject",
+    "SubjectIdentifier",
     "Subscription",
     "UssdDialogueEnd",
     "WebhookSecret",

@@ -35,6 +35,8 @@ class EventType(enum.StrEnum):
     EXTENDED = "exclusion.extended"
     EXPIRED = "exclusion.expired"
     LIFTED = "exclusion.lifted"
+    IDENTIFIER_ADDED = "exclusion.identifier_added"
+    IDENTIFIER_REMOVED = "exclusion.identifier_removed"
 
 
 class Exclusion(SQLModel, table=True):

@@ -19,7 +19,16 @@ from textual.pilot import Pilot
 
 from backoffice.app import BackofficeApp
 from core import audit, lifts, subjects
-from core.models import Channel, Exclusion, ExclusionEvent, Role, Subject
+from core.models import (
+    Channel,
+    Exclusion,
+    ExclusionEvent,
+    IdentifierFamily,
+    IdentifierKind,
+    Role,
+    Subject,
+    SubjectIdentifier,
+)
 from core.periods import Period, ends_at
 from core.services import Services, open_services
 from core.settings import Settings
@@ -52,9 +61,11 @@ async def seed(services: Services) -> None:
     async with services.db() as db:
         for msisdn, bst, reference, period, channel, days_ago in FIXED:
             when = services.clock() - timedelta(days=days_ago)
+            sealed = services.keyring.seal(msisdn, field=subjects.MSISDN_FIELD)
+            bidx = subjects.msisdn_index(services.keyring, msisdn)
             subject = Subject(
-                msisdn_sealed=services.keyring.seal(msisdn, field=subjects.MSISDN_FIELD),
-                msisdn_bidx=subjects.msisdn_index(services.keyring, msisdn),
+                msisdn_sealed=sealed,
+                msisdn_bidx=bidx,
                 bst=bst,
                 language="sw",
                 created_at=when,
@@ -63,6 +74,17 @@ async def seed(services: Services) -> None:
             db.add(subject)
             await db.flush()
             assert subject.id is not None
+            db.add(
+                SubjectIdentifier(
+                    subject_id=subject.id,
+                    kind=IdentifierKind.MSISDN.value,
+                    family=IdentifierFamily.MSISDN.value,
+                    sealed=sealed,
+                    bidx=bidx,
+                    channel=channel.value,
+                    created_at=when,
+                )
+            )
             exclusion = Exclusion(
                 subject_id=subject.id,
                 period=period.value,

@@ -7,8 +7,11 @@ import random
 import phonenumbers
 import pytest
 
+from core.crypto import KeyRing
 from core.errors import InvalidMsisdn, InvalidNationalId
 from core.identity import normalise_msisdn, normalise_national_id
+from core.models import IdentifierKind
+from core.subjects import identifier, normalise
 
 
 @pytest.mark.parametrize(
@@ -43,6 +46,54 @@ def test_national_id_is_digits_only() -> None:
     for bad in ("12345", "123456789", "A1234567"):
         with pytest.raises(InvalidNationalId):
             normalise_national_id(bad)
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "normal"),
+    [
+        (IdentifierKind.NATIONAL_ID, "0123-4567", "1234567"),  # leading zeros dropped
+        (IdentifierKind.NATIONAL_ID, "12.345.678", "12345678"),
+        (IdentifierKind.MAISHA_NAMBA, "12 3456 7890", "1234567890"),
+        (IdentifierKind.PASSPORT, "ak 012 3456", "AK0123456"),
+        (IdentifierKind.PASSPORT, "A1234567", "A1234567"),
+        (IdentifierKind.ALIEN_ID, "000123456", "123456"),
+        (IdentifierKind.ALIEN_ID, "123/456/789", "123456789"),
+    ],
+)
+def test_id_documents_are_normalised_by_their_rules(
+    kind: IdentifierKind, raw: str, normal: str
+) -> None:
+    assert normalise(kind, raw) == normal
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [
+        (IdentifierKind.NATIONAL_ID, "1234567A"),  # a letter in a number
+        (IdentifierKind.NATIONAL_ID, "00012345"),  # five digits once the zeros go
+        (IdentifierKind.NATIONAL_ID, "１２３４５６７"),  # full-width digits
+        (IdentifierKind.NATIONAL_ID, ""),
+        (IdentifierKind.MAISHA_NAMBA, "12345678901"),
+        (IdentifierKind.PASSPORT, "1234567A"),  # letters at the end
+        (IdentifierKind.PASSPORT, "A12B4567"),  # a letter among the digits
+        (IdentifierKind.PASSPORT, "ABC123456"),  # three letters
+        (IdentifierKind.PASSPORT, "A12345"),
+        (IdentifierKind.ALIEN_ID, "12345"),
+        (IdentifierKind.ALIEN_ID, "12345678901"),
+    ],
+)
+def test_a_mistyped_id_is_refused_with_a_reason(kind: IdentifierKind, raw: str) -> None:
+    with pytest.raises(InvalidNationalId, match=r"\d to \d+ digits"):
+        normalise(kind, raw)
+
+
+def test_id_families_never_collide_and_maisha_namba_shares_the_national_id_index() -> None:
+    keyring = KeyRing(encryption_keys=(("k1", b"k" * 32),), index_key=b"i" * 32)
+    national = identifier(keyring, IdentifierKind.NATIONAL_ID, "12345678")
+    maisha = identifier(keyring, IdentifierKind.MAISHA_NAMBA, "12345678")
+    alien = identifier(keyring, IdentifierKind.ALIEN_ID, "12345678")
+    assert national.bidx == maisha.bidx
+    assert alien.bidx != national.bidx
 
 
 def _library_verdict(raw: str) -> str:

@@ -6,8 +6,9 @@ import json
 
 from sqlalchemy import text
 
-from core import exclusions, operators, outbox, queue, subscriptions
-from core.models import Channel, OperatorStatus
+from core import exclusions, identifiers, operators, outbox, queue, subscriptions
+from core import subjects as subjects_
+from core.models import Channel, IdentifierKind, IdentifierStatus, OperatorStatus
 from core.periods import Period
 from core.services import Services
 from tests.support.clock import Clock
@@ -86,12 +87,21 @@ async def test_each_account_of_the_person_gets_its_own_row_and_the_national_id_m
         )
         await db.commit()
     outcome = await self_excluded(services, ALICE)
-    # The register learns the person's national ID elsewhere (back-office); set it directly.
-    async with services.engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE subject SET national_id_bidx = :bidx WHERE id = :id"),
-            {"bidx": by_id.national_id_bidx, "id": outcome.subject.id},
+    # The register learns the person's national ID elsewhere (a walk-in, verified).
+    async with services.db() as db:
+        await identifiers.link(
+            db,
+            keyring=services.keyring,
+            subject=outcome.subject,
+            identifier=subjects_.identifier(
+                services.keyring, IdentifierKind.NATIONAL_ID, "12345678"
+            ),
+            channel=Channel.BACKOFFICE,
+            actor="staff:1",
+            now=clock.now,
+            status=IdentifierStatus.VERIFIED,
         )
+        await queue.commit(db, services.queue)
     await self_excluded(services, ALICE, period=Period.PERMANENT, key="ussd:extend")
     refs = [
         (row["event_type"], row["payload"]["data"]["customer_ref"])
@@ -99,6 +109,7 @@ async def test_each_account_of_the_person_gets_its_own_row_and_the_national_id_m
     ]
     assert refs == [
         ("exclusion.created", "acct-1"),
+        ("exclusion.identifier_added", "acct-2"),  # only those who hold the person by the ID
         ("exclusion.extended", "acct-1"),
         ("exclusion.extended", "acct-2"),
     ]

@@ -6,11 +6,11 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import exclusions
-from core.models import Channel
+from core.models import Channel, IdentifierKind
 from core.periods import Period
 from core.register_cache import RegisterCache, RegisterUnavailable
 from core.services import Services
-from core.subjects import msisdn_index
+from core.subjects import identifier, msisdn_index
 from tests.support.clock import Clock
 
 EARLY = "+254711000001"
@@ -102,3 +102,39 @@ async def test_a_cache_that_cannot_refresh_refuses_to_answer(services: Services)
     await cache.reload()
     with pytest.raises(RegisterUnavailable):
         cache.lookup(["0" * 64], now=services.clock())
+
+
+async def test_an_id_two_people_claimed_stays_excluded_when_one_exclusion_ends(
+    services: Services, clock: Clock
+) -> None:
+    """Fail toward protection: one holder's expiry never hides the other holder's exclusion."""
+    document = identifier(services.keyring, IdentifierKind.NATIONAL_ID, "12345678")
+    cache = RegisterCache(services.engine)
+    await cache.reload()
+    for msisdn, period in ((EARLY, Period.SIX_MONTHS), (LATE, Period.ONE_YEAR)):
+        async with services.db() as db:
+            await exclusions.self_exclude(
+                db,
+                keyring=services.keyring,
+                msisdn=msisdn,
+                period=period,
+                channel=Channel.USSD,
+                request_key=f"test:{msisdn}",
+                language="en",
+                actor="citizen:test",
+                now=services.clock(),
+                document=document,
+            )
+            await db.commit()
+        await cache.refresh()
+    found = cache.lookup([document.bidx], now=services.clock())
+    assert found is not None
+    clock.advance(days=200)
+    async with services.db() as db:
+        assert await exclusions.expire_due(db, now=services.clock()) == 1
+        await db.commit()
+    await cache.refresh()
+    still = cache.lookup([document.bidx], now=services.clock())
+    assert still is not None
+    assert still.subject_id == found.subject_id  # the one-year person, ending last
+    assert cache.lookup([msisdn_index(services.keyring, EARLY)], now=services.clock()) is None

@@ -28,6 +28,12 @@ def _sequenced(env: dict[str, str]) -> int:
     return int(found.stdout.split("\n")[1]) if found.returncode == 0 else 0
 
 
+def typing(steps: list[str]) -> Callable[[str], str]:
+    """A citizen who types ``steps`` one per prompt."""
+    script = iter(steps)
+    return lambda _prompt: next(script)
+
+
 def hang_up(prompt: str) -> str:
     raise EOFError
 
@@ -55,6 +61,25 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(
         assert shown[0] == "Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English"
         assert shown[-1].startswith("Done. You are excluded from betting until ")
         assert "\nReference: " in shown[-1]
+        reference = shown[-1].split("\nReference: ")[1].split("\n")[0]
+        # A second and a third line join that exclusion by its reference, in both languages.
+        for phone, steps, joined in (
+            ("+254712345679", ["1", "5", reference.lower()], "Imekamilika. Nambari hii nayo"),
+            ("+254712345670", ["2", "5", "2222-2222", reference], "Done. This number is"),
+        ):
+            shown.clear()
+            assert (
+                dial(
+                    url=url,
+                    phone=phone,
+                    code="*384*7#",
+                    network="63902",
+                    read=typing(steps),
+                    write=shown.append,
+                )
+                == 0
+            )
+            assert shown[-1].startswith(joined), shown
         # The callback URL, as the log prints it, works too (it answered 404).
         shown.clear()
         assert (
@@ -69,8 +94,9 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(
             == 0
         )
         assert shown == ["Karibu NSER / Welcome to NSER\n1. Kiswahili\n2. English", "[hung up]"]
-        # The worker sequences both entries (subject, exclusion) and signs a checkpoint.
-        server.wait_for(lambda _: _sequenced(env) == 2, seconds=60)
+        # The worker sequences every entry (subject, exclusion, and per joined line the
+        # link and its event) and signs a checkpoint.
+        server.wait_for(lambda _: _sequenced(env) == 6, seconds=60)
         # Regression: a number in a query string reached the access log in clear.
         probe = httpx.get(f"{url}/ussd", params={"phoneNumber": "+254712345678"}, timeout=5)
         assert probe.status_code == 405
@@ -94,7 +120,7 @@ def test_serve_on_embedded_defaults_excludes_and_keeps_no_plain_msisdn(
         timeout=90,
     )
     assert verify.returncode == 0, verify.stderr
-    assert verify.stdout.startswith(b"audit log OK: 2 entries, "), verify.stdout
+    assert verify.stdout.startswith(b"audit log OK: 6 entries, "), verify.stdout
     # Verifying needs PostgreSQL only: no Redis to start, nor to fail to connect to.
     assert b"Redis" not in verify.stderr
 

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import alerts, notices
+from core import alerts, notices, texts
 from core.i18n import LANGUAGES, Catalogues, septets
 from core.instruments import LIE_BET, PGSI
+from core.models import IdentifierKind
 from core.settings import Settings
 from sms import replies, screening, screening_replies
 
@@ -54,6 +55,16 @@ def every_reply(lang: str) -> dict[str, str]:
     shown["stopped"] = replies.reminders_stopped(_)
     shown["not_understood"] = replies.not_understood(_)
     shown["apology"] = replies.apology(_)
+    shown["ask_id"] = replies.ask_id(_)
+    for kind in IdentifierKind:
+        shown[f"bad_id/{kind}"] = replies.bad_id(_, document=texts.document_name(kind, _))
+    shown["id_needs_exclusion"] = replies.id_needs_exclusion(_)
+    shown["id_added"] = replies.id_added(_, reference=REF)
+    shown["ask_reference"] = replies.ask_reference(_)
+    shown["unknown_reference"] = replies.unknown_reference(_)
+    shown["link_limited"] = replies.link_limited(_, settings=LONGEST)
+    for ends in (LATER, None):
+        shown[f"linked/{ends}"] = replies.linked(_, lang=lang, ends_at=ends, reference=REF)
     return shown
 
 
@@ -110,6 +121,7 @@ def every_notice(lang: str) -> dict[str, str]:
         ],
         "reminder": [{"ends_at": END, "new_end": END, "reference": REF}],
         "expiry": [{"reference": REF}],
+        "identifier_added": [{"reference": REF}],
         "screening_helpline": [{}],
         "rescreen_reminder": [{}],
         "walkin_code": [{"code": "000000", "minutes": 10}],

@@ -12,6 +12,7 @@ from core.models import Channel, Role
 from core.periods import Period
 from core.permissions import Principal
 from core.services import Services
+from core.subjects import Identifier
 
 PASSWORD = "correct horse battery"
 #: A fixed TOTP secret per username, so tests and snapshots are repeatable.
@@ -94,6 +95,7 @@ async def self_excluded(
     *,
     key: str | None = None,
     language: str = "sw",
+    document: Identifier | None = None,
 ) -> Outcome:
     """A citizen self-excluded as the USSD channel does it: committed through
     :func:`core.queue.commit`, so subscribed operators' webhook jobs are queued.
@@ -111,6 +113,7 @@ async def self_excluded(
             language=language,
             actor="citizen:ussd",
             now=services.clock(),
+            document=document,
         )
         await queue.commit(db, services.queue)
     return outcome

@@ -33,7 +33,7 @@ from tests.support.ussd_screening import (
 
 MAIN_EN = (
     "CON National Self-Exclusion Register\n1. Stop betting (self-exclude)\n2. My status\n"
-    "3. Help\n4. Check your gambling\n0. Language"
+    "3. Help\n4. Check your gambling\n5. My other line\n0. Language"
 )
 ENDED = "END Sorry, this session has ended. Please dial again."
 

@@ -255,7 +255,7 @@ async def test_a_second_screening_in_the_same_session_is_stored_too(
     assert await handset.screen(first) == RESULTS["en"]["negative"]
     assert await handset.screen(text(first, "00")) == (
         "CON National Self-Exclusion Register\n1. Stop betting (self-exclude)\n2. My status\n"
-        "3. Help\n4. Check your gambling\n0. Language"
+        "3. Help\n4. Check your gambling\n5. My other line\n0. Language"
     )
     second = text(first, "00", CHECK, *POSITIVE)
     assert await handset.screen(second) == RESULTS["en"]["positive"]

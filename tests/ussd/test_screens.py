@@ -8,6 +8,7 @@ import pytest
 
 from core.i18n import LANGUAGES, Catalogues, Gettext, septets
 from core.instruments import INSTRUMENTS, SELF_SCREENING, BandCode, Instrument
+from core.models import IdentifierKind
 from core.screening import Result
 from core.settings import Settings
 from ussd import screening_menu, screening_screens, screens
@@ -31,14 +32,18 @@ def every_screen(lang: str) -> dict[str, str]:
         for new in (END, None):
             for current in (END, None):
                 for extending in (False, True):
-                    shown[f"confirm/{error}/{new}/{current}/{extending}"] = screens.confirm(
-                        _,
-                        lang=lang,
-                        new_end=new if new is None else LATER,
-                        current_end=current,
-                        extending=extending,
-                        error=error,
-                    )
+                    for with_id in (False, True):
+                        key = f"confirm/{error}/{new}/{current}/{extending}/{with_id}"
+                        shown[key] = screens.confirm(
+                            _,
+                            lang=lang,
+                            new_end=new if new is None else LATER,
+                            current_end=current,
+                            extending=extending,
+                            error=error,
+                            with_id=with_id,
+                        )
+
     for ends in (END, None):
         for extended in (False, True):
             shown[f"excluded/{ends}/{extended}"] = screens.excluded(
@@ -55,10 +60,26 @@ def every_screen(lang: str) -> dict[str, str]:
                 _, lang=lang, ends_at=None, reference=None, error=error
             )
     shown["help"] = screens.help_(_, settings=LONGEST)
+
     shown["invalid_phone"] = screens.invalid_phone(_)
     shown["session_ended"] = screens.session_ended(_)
     shown["apology"] = screens.apology(_)
-    return shown | every_screening_screen(lang, _)
+    return shown | every_screening_screen(lang, _) | every_identity_screen(lang, _)
+
+
+def every_identity_screen(lang: str, _: Gettext) -> dict[str, str]:
+    """The ID and second-line screens, with and without errors."""
+    shown: dict[str, str] = {}
+    for error in (False, True):
+        shown[f"id_kind/{error}"] = screens.id_kind(_, error=error)
+        for kind in IdentifierKind:
+            shown[f"id_entry/{kind}/{error}"] = screens.id_entry(_, kind=kind, error=error)
+        shown[f"link/{error}"] = screens.link(_, error=error)
+    shown["not_mine"] = screens.not_mine(_, settings=LONGEST)
+    shown["link_limited"] = screens.link_limited(_, settings=LONGEST)
+    for ends in (END, None):
+        shown[f"linked/{ends}"] = screens.linked(_, lang=lang, ends_at=ends, reference=REF)
+    return shown
 
 
 def scoring(instrument: Instrument, total: int) -> tuple[int, ...]:

@@ -22,7 +22,7 @@ ENGLISH = [
     (
         "2",
         "CON National Self-Exclusion Register\n1. Stop betting (self-exclude)\n"
-        "2. My status\n3. Help\n4. Check your gambling\n0. Language",
+        "2. My status\n3. Help\n4. Check your gambling\n5. My other line\n0. Language",
     ),
     (
         "2*1",
@@ -32,7 +32,7 @@ ENGLISH = [
     (
         "2*1*2",
         "CON You will be blocked from all licensed betting until 21/11/2027. "
-        "You cannot cancel this later.\n1. Confirm\n0. Back",
+        "You cannot cancel this later.\n1. Confirm\n2. Add my ID first\n0. Back",
     ),
 ]
 ENGLISH_END = (
@@ -45,7 +45,7 @@ SWAHILI = [
     (
         "1",
         "CON Rejista ya Kitaifa ya Kujizuia Kucheza Kamari\n1. Jizuie kubeti\n2. Hali yangu\n"
-        "3. Msaada\n4. Pima tabia yako ya kubeti\n0. Lugha",
+        "3. Msaada\n4. Pima tabia yako ya kubeti\n5. Laini nyingine\n0. Lugha",
     ),
     (
         "1*1",
@@ -55,7 +55,7 @@ SWAHILI = [
     (
         "1*1*2",
         "CON Utazuiwa kubeti kwenye kampuni zote zenye leseni hadi 21/11/2027. "
-        "Hutaweza kughairi baadaye.\n1. Thibitisha\n0. Rudi",
+        "Hutaweza kughairi baadaye.\n1. Thibitisha\n2. Ongeza kitambulisho\n0. Rudi",
     ),
 ]
 SWAHILI_END = (
@@ -131,7 +131,7 @@ async def test_permanent_exclusion_says_permanently(
     handset = phone()
     assert await handset.screen("2*1*4") == (
         "CON You will be blocked from all licensed betting permanently. "
-        "You cannot cancel this later.\n1. Confirm\n0. Back"
+        "You cannot cancel this later.\n1. Confirm\n2. Add my ID first\n0. Back"
     )
     assert (await handset.screen("2*1*4*1")).startswith(
         "END Done. You are excluded from betting permanently.\nReference: "
@@ -150,7 +150,7 @@ async def test_invalid_choice_shows_the_same_menu_with_an_error(
     )
     assert await handset.screen("1*9") == (
         "CON Chaguo si sahihi.\nRejista ya Kitaifa ya Kujizuia Kucheza Kamari\n1. Jizuie kubeti\n"
-        "2. Hali yangu\n3. Msaada\n4. Pima tabia yako ya kubeti\n0. Lugha"
+        "2. Hali yangu\n3. Msaada\n4. Pima tabia yako ya kubeti\n5. Laini nyingine\n0. Lugha"
     )
     assert (await handset.screen("2*1*abc")).startswith(
         "CON Invalid choice.\nStop betting for how long?"
@@ -181,11 +181,11 @@ async def test_status_before_and_after_excluding(phone: Callable[..., Phone]) ->
     assert reference
     assert await phone().screen("2*2") == (
         f"CON You are excluded from betting until 21/05/2027.\nReference: {reference.group(0)}\n"
-        "1. My last check result\n2. Stop check reminders\n0. Back"
+        "1. My last check result\n2. Stop check reminders\n3. Not my number?"
     )
     assert await phone().screen("1*2") == (
         f"CON Umejizuia kubeti hadi 21/05/2027.\nNambari ya kumbukumbu: {reference.group(0)}\n"
-        "1. Matokeo ya kipimo changu cha mwisho\n2. Sitisha vikumbusho\n0. Rudi"
+        "1. Matokeo ya kipimo changu cha mwisho\n2. Sitisha vikumbusho\n3. Si yangu?"
     )
     # Another number is not affected.
     assert (await phone("+254722000111").screen("2*2")).startswith("CON You are not")
@@ -212,7 +212,7 @@ async def test_a_longer_period_extends_the_exclusion(
     extender = phone()
     assert await extender.screen("2*1*2") == (
         "CON You are excluded until 21/05/2027. Stay excluded until 21/12/2027? "
-        "You cannot cancel this later.\n1. Confirm\n0. Back"
+        "You cannot cancel this later.\n1. Confirm\n2. Add my ID first\n0. Back"
     )
     assert await extender.screen("2*1*2*1") == (
         "END Done. Your exclusion now lasts until 21/12/2027.\n"
