@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit, codes, exclusions, links, subjects
@@ -181,8 +182,11 @@ def normalise_reference(raw: str) -> str | None:
     return f"{text[:4]}-{text[4:]}"
 
 
-async def _wrong(session: AsyncSession, *, bidx: str, now: datetime) -> LinkRefused:
-    await (await session.connection()).execute(insert(FAILURE).values(bidx=bidx, at=now))
+async def _wrong(
+    session: AsyncSession, *, bidx: str, attempt: str | None, now: datetime
+) -> LinkRefused:
+    statement = pg_insert(FAILURE).values(bidx=bidx, at=now, attempt=attempt)
+    await (await session.connection()).execute(statement.on_conflict_do_nothing())
     return LinkRefused("unknown")
 
 
@@ -195,6 +199,7 @@ async def join_by_reference(
     channel: Channel,
     actor: str,
     now: datetime,
+    attempt: str | None = None,
 ) -> Joined:
     """Link ``msisdn`` to the exclusion in force with ``reference`` (same end).
 
@@ -204,7 +209,9 @@ async def join_by_reference(
     move to the exclusion's subject (one person), and if its own exclusion ended
     later the joined exclusion is lengthened to that end (the longer end wins).
     Each new link is announced (``exclusion.identifier_added``). A wrong
-    reference is recorded (``link_failure``); the caller commits it.
+    reference is recorded (``link_failure``); the caller commits it. ``attempt``
+    names the channel request (e.g. ``ussd:<sessionId>:<step>``): a repeated
+    request's wrong reference counts once.
 
     Raises:
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
@@ -229,13 +236,13 @@ async def join_by_reference(
         raise LinkRefused("malformed")  # a typo the check character caught: reveals nothing
     found = await store.located(session, reference=normal, lock=True)
     if found is None or not exclusions.is_in_force(found[0], now=now):
-        raise await _wrong(session, bidx=bidx, now=now)
+        raise await _wrong(session, bidx=bidx, attempt=attempt, now=now)
     exclusion, _bst = found
     person = await _current_person(session, subject_id=exclusion.subject_id)
     if person != exclusion.subject_id:  # that exclusion's lines joined another person since
         current = await in_force(session, subject_id=person, now=now)
         if current is None:
-            raise await _wrong(session, bidx=bidx, now=now)
+            raise await _wrong(session, bidx=bidx, attempt=attempt, now=now)
         exclusion = current
     target = await store.lock_subject_by_id(session, subject_id=person)
     holder = (await conn.execute(select(store.holder_of(bidx)))).scalar()

@@ -187,6 +187,8 @@ class UssdDialogue:
                         channel=Channel.USSD,
                         actor=ACTOR,
                         now=self.services.clock(),
+                        # A repeated POST of this step counts once toward the limit.
+                        attempt=f"ussd:{self.call.session_id}:{self.call.text.count('*')}",
                     )
                 except LinkRefused:
                     await db.commit()  # the wrong reference counts toward the limit

@@ -181,12 +181,19 @@ class DetachRequest(SQLModel, table=True):
 class LinkFailure(SQLModel, table=True):
     """A wrong exclusion reference entered from one number (blind index), for the rate limit.
 
-    See :func:`core.identifiers.join_by_reference`; no personal data.
+    ``attempt`` names the channel request that typed it (``ussd:<sessionId>:<step>``),
+    so a gateway repeating that request counts once; ``None`` when the channel
+    de-duplicates its requests itself (SMS, by MO id). See
+    :func:`core.identifiers.join_by_reference`; no personal data.
     """
 
     __tablename__ = "link_failure"
-    __table_args__ = (Index("link_failure_recent", "bidx", "at"),)
+    __table_args__ = (
+        Index("link_failure_recent", "bidx", "at"),
+        Index("link_failure_attempt", "bidx", "attempt", unique=True),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     bidx: str = Field(max_length=64)
+    attempt: str | None = Field(default=None, max_length=200)
     at: datetime = Field(default_factory=utcnow, sa_column=timestamp())

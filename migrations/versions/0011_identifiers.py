@@ -91,9 +91,11 @@ def upgrade() -> None:
         sa.Column('id', sa.BigInteger(), nullable=False),
         sa.Column('bidx', sa.String(length=64), nullable=False),
         sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('attempt', sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('link_failure_recent', 'link_failure', ['bidx', 'at'], unique=False)
+    op.create_index('link_failure_attempt', 'link_failure', ['bidx', 'attempt'], unique=True)
     op.execute(
         "INSERT INTO subject_identifier (subject_id, kind, family, sealed, bidx, status, channel, created_at) "
         "SELECT id, 'msisdn', 'msisdn', msisdn_sealed, msisdn_bidx, 'claimed', NULL, created_at FROM subject"
@@ -143,6 +145,7 @@ def downgrade() -> None:
     )
     op.alter_column('subject', 'msisdn_bidx', existing_type=sa.String(length=64), nullable=False)
     op.alter_column('subject', 'msisdn_sealed', existing_type=sa.LargeBinary(), nullable=False)
+    op.drop_index('link_failure_attempt', table_name='link_failure')
     op.drop_index('link_failure_recent', table_name='link_failure')
     op.drop_table('link_failure')
     op.drop_index('detach_request_one_open', table_name='detach_request', postgresql_where=sa.text("status = 'requested'"))

@@ -110,3 +110,20 @@ async def test_too_many_wrong_references_end_the_session_politely(
     assert (await handset.redial().screen(f"2*5*{valid[0]}")).startswith(
         "END Too many wrong reference numbers from this phone."
     )
+
+
+async def test_a_repeated_post_of_a_wrong_reference_counts_once(
+    phone: Callable[..., Phone], rows: RowFetcher
+) -> None:
+    await phone(LINE_A).screen("2*1*1*1")
+    guesses = ["2222-222" + c for c in "23456789ABCDEFGHJKMNPQRSTVWXYZ"]
+    wrong = next(g for g in guesses if identifiers.normalise_reference(g))
+    handset = phone(LINE_B)
+    # The gateway repeats one request many times: one wrong reference, not a lockout.
+    for _ in range(identifiers.WRONG_REFERENCE_LIMIT + 2):
+        assert (await handset.screen(f"2*5*{wrong}")).startswith("CON No exclusion in force")
+    assert len(await rows("link_failure")) == 1
+    # A second wrong try in the same session is a new attempt, and counts.
+    again = await handset.screen(f"2*5*{wrong}*{wrong}")
+    assert again.startswith("CON No exclusion in force")
+    assert len(await rows("link_failure")) == 2
