@@ -15,7 +15,9 @@ settles it (:func:`settle`):
   the last attempt falls :data:`WINDOW` (72 h) after the event, then ``failed``.
 
 A suspended operator's, or endpoint-less operator's, leased deliveries are
-``skipped``. Every change is on the row: ``status``, ``attempts``,
+``skipped``. Staff may send an operator's ``failed`` deliveries again
+(:func:`redeliver_failed`): each gets one more attempt, same ``webhook-id``.
+Every change is on the row: ``status``, ``attempts``,
 ``last_attempt_at``, ``last_status``, ``last_error``, ``next_attempt_at``,
 ``delivered_at``, ``closed_at``.
 """
@@ -256,6 +258,55 @@ async def settle(
             attempt=taken.attempts,
         )
     return DeliveryStatus.PENDING
+
+
+_REDELIVER = (
+    update(DELIVERY)
+    .where(
+        DELIVERY.c.operator_id == bindparam("op", type_=BigInteger),
+        DELIVERY.c.status == DeliveryStatus.FAILED.value,
+    )
+    .values(
+        status=_PENDING, next_attempt_at=_NOW, leased_until=None, closed_at=None, last_error=None
+    )
+    .returning(DELIVERY.c.id, DELIVERY.c.attempts)
+)
+
+
+async def redeliver_failed(
+    session: AsyncSession, *, operator_id: int, actor: str, now: datetime
+) -> int:
+    """Send every ``failed`` delivery of ``operator_id`` again; returns how many.
+
+    Each goes back to ``pending``, due ``now``, and its job is queued when the
+    caller commits with :func:`core.queue.commit` (the sweeper is the fallback).
+    The ``webhook-id`` stays, so an operator that did receive one can tell. Past
+    :data:`WINDOW` a delivery gets exactly one more attempt (then ``failed``
+    again), within it the usual retries. A disabled endpoint must be set again
+    first (its deliveries are skipped). Audited (``operator.deliveries_redelivered``).
+    """
+    conn = await session.connection()
+    again = (await conn.execute(_REDELIVER, {"op": operator_id, "now": now})).all()
+    for row in again:
+        await queue.later(
+            session,
+            JOB,
+            job_id=job_id(row.id, row.attempts),
+            defer_by=timedelta(0),
+            delivery_id=row.id,
+            operator_id=operator_id,
+            attempt=row.attempts,
+        )
+    if again:
+        await audit.append(
+            session,
+            actor=actor,
+            action="operator.deliveries_redelivered",
+            entity=f"operator:{operator_id}",
+            after={"deliveries": len(again)},
+            occurred_at=now,
+        )
+    return len(again)
 
 
 async def _disable(session: AsyncSession, taken: Lease, *, actor: str, now: datetime) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import operators
+from core import deliveries, operators
 from core.crypto import KeyRing
 from core.models import Delivery, DeliveryStatus, KeyMode, OperatorStatus, Role
 from core.operators import NewKey, NewOperator, OperatorSummary
@@ -189,6 +189,22 @@ async def set_status(
     """
     await operators.set_status(
         db, operator_id=operator_id, status=status, actor=principal.actor, now=now
+    )
+
+
+@requires(Role.ADMIN, "operator.redeliver")
+async def redeliver_failed(
+    db: AsyncSession, /, *, principal: Principal, operator_id: int, now: datetime
+) -> int:
+    """:func:`core.deliveries.redeliver_failed` by an admin: how many go out again.
+
+    Raises:
+        PermissionDenied: not an admin (audited).
+        NotFound: no such operator.
+    """
+    await operators.get(db, operator_id)
+    return await deliveries.redeliver_failed(
+        db, operator_id=operator_id, actor=principal.actor, now=now
     )
 
 

@@ -34,6 +34,7 @@ class OperatorsScreen(StaffScreen):
         Binding("s", "rotate", N_("Rotate secret")),
         Binding("t", "toggle_status", N_("Suspend/activate")),
         Binding("c", "configure", N_("Configure")),
+        Binding("d", "redeliver", N_("Redeliver failed")),
         Binding("r", "refresh", N_("Refresh"), show=False),
     ]
     NEEDS: ClassVar[dict[str, Role]] = {
@@ -321,6 +322,38 @@ class OperatorsScreen(StaffScreen):
             if target is OperatorStatus.SUSPENDED
             else _("Operator #{id} active again.").format(id=operator_id)
         )
+
+    def action_redeliver(self) -> None:
+        _ = self.gettext
+        line = self.selected()
+        if line is None:
+            return
+        if not line.failed:
+            self.say(_("{name} has no failed pushes.").format(name=line.summary.name))
+            return
+        form = FormScreen(
+            _("Send {name}'s {count} failed pushes again?").format(
+                name=line.summary.name, count=line.failed
+            ),
+            [],
+            note=_("Each gets one more attempt, with the same webhook-id."),
+        )
+        self.app.push_screen(form, lambda values: self._redeliver(line.summary.id, values))
+
+    async def _redeliver(self, operator_id: int, values: dict[str, str] | None) -> None:
+        if values is None:
+            return
+        _ = self.gettext
+        now = self.core.clock()
+        count = await self.call(
+            lambda db: operator_admin.redeliver_failed(
+                db, principal=self.principal, operator_id=operator_id, now=now
+            )
+        )
+        if count is None:
+            return
+        await self.load()
+        self.say(_("{count} failed pushes sent again.").format(count=count))
 
     def action_configure(self) -> None:
         _ = self.gettext

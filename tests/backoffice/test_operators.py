@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text as sql
 from textual.pilot import Pilot
 from textual.widgets import Label
 
@@ -161,6 +162,41 @@ async def test_an_admin_suspends_configures_and_sees_delivery_health(
     assert configured["actor"] == "staff:ada"
     assert configured["after"]["contact_phone_changed"] is True
     assert "722000111" not in str(await rows("audit_entry"))
+
+
+async def test_an_admin_sends_failed_pushes_again(
+    services: Services, make_app: AppFactory, clock: Clock, rows: RowFetcher
+) -> None:
+    ada = await member(services, "ada", Role.ADMIN)
+    await register(
+        services,
+        name="Tatu Sports",
+        url="https://tatu.example/hooks",
+        customers={"c-1": "+254712345678"},
+    )
+    await excluded(services)
+    async with services.engine.begin() as conn:  # three days of refusals, in short
+        await conn.execute(sql("UPDATE webhook_delivery SET status = 'failed', attempts = 18"))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_operators(pilot, ada, clock)
+        assert cells(pilot, "#operators")[0][3:] == ["active", "0", "1", "failed"]
+        await pilot.press("d")
+        await settle(pilot)
+        assert "Send Tatu Sports's 1 failed pushes again?" in shown_once(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert status(pilot) == "1 failed pushes sent again."
+        assert cells(pilot, "#operators")[0][3:] == ["active", "1", "0", "pending"]
+        await pilot.press("d")
+        await settle(pilot)
+        assert status(pilot) == "Tatu Sports has no failed pushes."
+    [delivery] = await rows("webhook_delivery")
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 18)
+    [entry] = [
+        e for e in await rows("audit_entry") if e["action"] == "operator.deliveries_redelivered"
+    ]
+    assert (entry["actor"], entry["after"]) == ("staff:ada", {"deliveries": 1})
 
 
 async def test_a_supervisor_is_refused_the_operators_screen_in_core_and_audited(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from core import operators, outbox, webhooks
+from core import deliveries, operators, outbox, queue, webhooks
 from core.delivery_jobs import Push, deliver_webhook
 from core.models import OperatorStatus
 from core.periods import Period
@@ -211,6 +211,43 @@ async def test_a_dead_endpoint_is_retried_for_72_hours_then_failed_and_shown_to_
         [problem] = await outbox.problems(db)
     assert (problem.operator_id, problem.pending, problem.failed) == (op.id, 0, 1)
     assert problem.last_failed == clock.now
+
+
+async def test_staff_send_failed_deliveries_again_with_the_same_webhook_id(
+    services: Services, settings: Settings, clock: Clock, rows: RowFetcher, push: Push
+) -> None:
+    ctx = {"services": services, "push": push}
+    down_for_three_days = answers(*([500] * 18))
+    async with bookie(services, customers={"a": ALICE}, answer=down_for_three_days) as op:
+        await self_excluded(services, ALICE)
+        [row] = await rows("webhook_delivery")
+        for attempt in range(18):
+            await deliver_webhook(ctx, delivery_id=row["id"], operator_id=op.id, attempt=attempt)
+            [row] = await rows("webhook_delivery")
+            clock.now = max(clock.now, row["next_attempt_at"])
+        assert row["status"] == "failed"
+        await services.redis.flushdb()  # the retry jobs those direct attempts queued: all spent
+        async with services.db() as db:
+            assert (
+                await deliveries.redeliver_failed(
+                    db, operator_id=op.id, actor="staff:ann", now=clock.now
+                )
+                == 1
+            )
+            await queue.commit(db, services.queue)
+        await run_burst(settings, services)  # the endpoint answers again: 204
+    [delivered] = await rows("webhook_delivery")
+    assert (delivered["status"], delivered["attempts"]) == ("delivered", 19)
+    assert len(op.receiver.received) == 19
+    assert {r.webhook_id for r in op.receiver.received} == {row["message_id"]}
+    [entry] = [
+        e for e in await rows("audit_entry") if e["action"] == "operator.deliveries_redelivered"
+    ]
+    assert (entry["actor"], entry["after"]) == ("staff:ann", {"deliveries": 1})
+    async with services.db() as db:  # nothing failed is left to send again
+        assert (
+            await deliveries.redeliver_failed(db, operator_id=op.id, actor="t", now=clock.now) == 0
+        )
 
 
 async def test_a_suspended_operator_gets_nothing_more(

@@ -47,6 +47,7 @@ OPERATIONS = [
     (operator_admin.rotate_secret, Role.ADMIN, "operator.secret_rotate"),
     (operator_admin.set_status, Role.ADMIN, "operator.set_status"),
     (operator_admin.configure, Role.ADMIN, "operator.configure"),
+    (operator_admin.redeliver_failed, Role.ADMIN, "operator.redeliver"),
 ]
 
 
