@@ -1,4 +1,4 @@
-"""Reading the audit log for staff: browsing with filters, and verifying it.
+"""Reading the audit log for staff: browsing with filters, its signed checkpoints, verifying it.
 
 Thin on purpose: the log's structure and proof live in :mod:`core.audit`;
 this module adds the permission check and audits the verification itself.
@@ -18,7 +18,7 @@ from core import audit
 from core.audit.notes import NoteVerifier
 from core.audit.verify import Progress, Report
 from core.audit.verify import verify as verify_log
-from core.models import AuditEntry, Role
+from core.models import AuditCheckpoint, AuditEntry, Role
 from core.permissions import Principal, requires
 
 PAGE = 100
@@ -92,6 +92,30 @@ async def browse(
 ) -> list[AuditLine]:
     """:func:`lines` for a staff member (viewer and above)."""
     return await lines(db, action=action, actor=actor, subject=subject, before_id=before_id)
+
+
+@dataclass(frozen=True)
+class CheckpointLine:
+    """A signed checkpoint as staff see it: tree ``size`` (entries), when, and the root.
+
+    ``root`` is the root hash in hex (64 characters); operators' witnesses hold
+    the same checkpoints (``GET /v1/audit/checkpoint``).
+    """
+
+    size: int
+    signed_at: datetime
+    root: str
+
+
+@requires(Role.VIEWER, "audit.browse")
+async def checkpoints(
+    db: AsyncSession, /, *, principal: Principal, limit: int = 20, now: datetime | None = None
+) -> list[CheckpointLine]:
+    """The ``limit`` newest signed checkpoints, newest first (viewer and above)."""
+    found = await db.exec(
+        select(AuditCheckpoint).order_by(col(AuditCheckpoint.tree_size).desc()).limit(limit)
+    )
+    return [CheckpointLine(c.tree_size, c.signed_at, c.root_hash.hex()) for c in found.all()]
 
 
 @requires(Role.VIEWER, "audit.verify")

@@ -1,5 +1,8 @@
 """The audit log: newest entries first, filtered by action, actor or BST; ``v`` verifies it.
 
+``c`` shows the newest signed checkpoints (tree size, when, root), the ones
+operators keep as witnesses.
+
 Verification is one call to core (:func:`core.audit_log.verify`) with a
 progress bar; the screen shows the outcome and the first broken entry, if any.
 """
@@ -15,6 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, ProgressBar
 
 from backoffice.screens.base import StaffScreen
+from backoffice.screens.form import FormScreen
 from backoffice.widgets.text import when
 from core import audit_log
 from core.i18n import N_
@@ -27,6 +31,7 @@ class AuditScreen(StaffScreen):
         Binding("v", "verify", N_("Verify")),
         Binding("r", "refresh", N_("Refresh")),
         Binding("m", "more", N_("Older")),
+        Binding("c", "checkpoints", N_("Checkpoints"), show=False),
         Binding("escape", "leave_field", N_("Leave field"), show=False),
     ]
 
@@ -101,6 +106,23 @@ class AuditScreen(StaffScreen):
                 line.subject or "",
             )
         self.say(_("{n} entries shown, newest first.").format(n=table.row_count))
+
+    async def action_checkpoints(self) -> None:
+        """The newest signed checkpoints in a window: size, when, the root's first characters."""
+        _ = self.gettext
+        found = await self.call(
+            lambda db: audit_log.checkpoints(db, principal=self.principal, limit=10)
+        )
+        if found is None:
+            return
+        lines = [
+            _("{size} entries, signed {when}, root {root}…").format(
+                size=c.size, when=when(c.signed_at), root=c.root[:16]
+            )
+            for c in found
+        ] or [_("No checkpoint signed yet.")]
+        note = "\n".join([*lines, _("Operators keep these as witnesses; v checks them all.")])
+        self.app.push_screen(FormScreen(_("Signed checkpoints, newest first"), [], note=note))
 
     def action_verify(self) -> None:
         self.verify()

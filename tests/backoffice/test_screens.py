@@ -193,6 +193,37 @@ async def test_audit_browse_filter_and_verify_finds_a_tampered_entry(
     ]
 
 
+async def test_the_audit_screen_lists_the_signed_checkpoints_newest_first(
+    services: Services, make_app: AppFactory, clock: Clock
+) -> None:
+    vera = await member(services, "vera", Role.VIEWER)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, vera, clock)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert "No checkpoint signed yet." in screen_text(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        first = await sequence(services)
+        await excluded(services)
+        clock.advance(seconds=10)
+        second = await sequence(services)
+        await pilot.press("c")
+        await settle(pilot)
+        shown = screen_text(pilot)
+    assert first.checkpoint is not None
+    assert second.checkpoint is not None
+    newest = f"{second.size} entries, signed "
+    older = f"{first.size} entries, signed "
+    assert newest in shown
+    assert older in shown
+    assert shown.index(newest) < shown.index(older)
+    assert f"root {second.checkpoint.root.hex()[:16]}" in shown
+
+
 async def test_a_database_that_does_not_answer_gets_a_clear_line_not_a_crash(
     settings: Settings, clock: Clock
 ) -> None:
