@@ -7,28 +7,25 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.app import ComposeResult
+from sqlmodel.ext.asyncio.session import AsyncSession
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
 
-from backoffice.screens.base import StaffScreen
 from backoffice.screens.form import FormScreen
-from backoffice.widgets.text import kind_name, typed_kind
+from backoffice.screens.queue import QueueScreen
+from backoffice.widgets.text import kind_name, stage, typed_kind
 from core import detach
 from core.errors import DetachConflict, InvalidInput, InvalidMsisdn, InvalidNationalId, NotFound
 from core.i18n import N_
 from core.models import Role
 
 
-class DetachScreen(StaffScreen):
+class DetachScreen(QueueScreen[detach.DetachView]):
     """The latest detach requests, open ones or all; the selected request's reason below."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "request", N_("Request")),
         Binding("y", "approve", N_("Approve")),
         Binding("x", "reject", N_("Reject")),
-        Binding("o", "toggle_open", N_("Open/all"), show=False),
-        Binding("r", "refresh", N_("Refresh"), show=False),
     ]
     NEEDS: ClassVar[dict[str, Role]] = {
         "request": Role.OFFICER,
@@ -37,84 +34,36 @@ class DetachScreen(StaffScreen):
         "toggle_open": Role.OFFICER,
         "refresh": Role.OFFICER,
     }
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.open_only = True
-        self.views: dict[int, detach.DetachView] = {}
+    TABLE = "detaches"
 
     def heading(self) -> str:
         return self.gettext("Detach a number or ID")
 
-    def body(self) -> ComposeResult:
-        yield DataTable(id="detaches", cursor_type="row")
-        yield Static("", id="detail", markup=False)
-
-    async def on_mount(self) -> None:
+    def columns(self) -> list[str]:
         _ = self.gettext
-        table = self.query_one("#detaches", DataTable)
-        table.add_columns("#", _("Person"), _("Kind"), _("Stage"), _("Asked by"), _("Decided by"))
-        table.focus()
-        await self.load()
+        return [_("Person"), _("Kind"), _("Stage"), _("Asked by"), _("Decided by")]
 
-    def stage(self, view: detach.DetachView) -> str:
-        """A request's status in words."""
-        _ = self.gettext
-        return {
-            "requested": _("awaiting decision"),
-            "detached": _("detached"),
-            "rejected": _("rejected"),
-        }.get(view.status, view.status)
+    async def fetch(self, db: AsyncSession) -> list[detach.DetachView]:
+        """The requests (officer and above; core checks)."""
+        return await detach.listing(db, principal=self.principal, open_only=self.open_only)
 
-    async def load(self) -> None:
-        """Read the requests again and show them (officer and above; core checks)."""
-        found = await self.call(
-            lambda db: detach.listing(db, principal=self.principal, open_only=self.open_only)
+    def cells(self, view: detach.DetachView) -> list[str]:
+        kind = kind_name(view.kind, self.gettext)
+        return [
+            view.bst,
+            kind,
+            stage(view.status, self.gettext),
+            view.requested_by,
+            view.decided_by or "-",
+        ]
+
+    def words(self, view: detach.DetachView | None) -> str:
+        """The selected request's reason."""
+        if view is None:
+            return ""
+        return self.gettext("#{id}, {kind} of {bst}: {reason}").format(
+            id=view.id, kind=kind_name(view.kind, self.gettext), bst=view.bst, reason=view.reason
         )
-        if found is None:
-            return
-        self.views = {view.id: view for view in found}
-        table = self.query_one("#detaches", DataTable)
-        table.clear()
-        for view in found:
-            table.add_row(
-                str(view.id),
-                view.bst,
-                kind_name(view.kind, self.gettext),
-                self.stage(view),
-                view.requested_by,
-                view.decided_by or "-",
-                key=str(view.id),
-            )
-        self.describe()
-
-    def selected(self) -> detach.DetachView | None:
-        """The request under the cursor."""
-        key = self.cursor_key("#detaches")
-        return None if key is None else self.views.get(key)
-
-    def on_data_table_row_highlighted(self) -> None:
-        self.describe()
-
-    def describe(self) -> None:
-        """Show the selected request's reason."""
-        view = self.selected()
-        text = ""
-        if view is not None:
-            text = self.gettext("#{id}, {kind} of {bst}: {reason}").format(
-                id=view.id,
-                kind=kind_name(view.kind, self.gettext),
-                bst=view.bst,
-                reason=view.reason,
-            )
-        self.query_one("#detail", Static).update(text)
-
-    async def action_refresh(self) -> None:
-        await self.load()
-
-    async def action_toggle_open(self) -> None:
-        self.open_only = not self.open_only
-        await self.load()
 
     def action_request(self) -> None:
         _ = self.gettext
@@ -139,34 +88,25 @@ class DetachScreen(StaffScreen):
             self.say(_("Kind: type phone, id, maisha, passport or alien."), error=True)
             return
         now = self.core.clock()
-        try:
-            made = await self.call(
-                lambda db: detach.request(
-                    db,
-                    principal=self.principal,
-                    keyring=self.core.keyring,
-                    bst=values["bst"].strip(),
-                    kind=kind,
-                    value=values["value"],
-                    reason=values["reason"],
-                    now=now,
-                )
-            )
-        except InvalidMsisdn:
-            self.say(_("That is not a Kenyan mobile number."), error=True)
-            return
-        except InvalidNationalId:
-            self.say(_("That ID number does not follow its rules."), error=True)
-            return
-        except InvalidInput:
-            self.say(_("Give a reason of 10 to 500 characters."), error=True)
-            return
-        except NotFound:
-            self.say(_("That person holds no such number or ID."), error=True)
-            return
-        except DetachConflict:
-            self.say(_("A detach of that number or ID is already under way."), error=True)
-            return
+        made = await self.call(
+            lambda db: detach.request(
+                db,
+                principal=self.principal,
+                keyring=self.core.keyring,
+                bst=values["bst"].strip(),
+                kind=kind,
+                value=values["value"],
+                reason=values["reason"],
+                now=now,
+            ),
+            {
+                InvalidMsisdn: _("That is not a Kenyan mobile number."),
+                InvalidNationalId: _("That ID number does not follow its rules."),
+                InvalidInput: _("Give a reason of 10 to 500 characters."),
+                NotFound: _("That person holds no such number or ID."),
+                DetachConflict: _("A detach of that number or ID is already under way."),
+            },
+        )
         if made is not None:
             await self.load()
             self.say(
@@ -207,16 +147,15 @@ class DetachScreen(StaffScreen):
         _ = self.gettext
         now = self.core.clock()
         decide = detach.approve if approve else detach.reject
-        try:
-            done = await self.call(
-                lambda db: decide(db, principal=self.principal, request_id=request_id, now=now)
-            )
-        except (DetachConflict, NotFound):
-            await self.load()
-            self.say(_("That request has been decided already."), error=True)
-            return
+        done = await self.call(
+            lambda db: decide(db, principal=self.principal, request_id=request_id, now=now),
+            {
+                DetachConflict: _("That request has been decided already."),
+                NotFound: _("That request has been decided already."),
+            },
+        )
+        await self.load()
         if done is not None:
-            await self.load()
             if approve:
                 self.say(_("Detach #{id} approved: the link is gone.").format(id=done.id))
             else:

@@ -116,3 +116,16 @@ def kind_name(kind: str, _: Gettext) -> str:
         "alien_id": _("alien ID"),
     }
     return names.get(kind, kind)
+
+
+def stage(status: str, _: Gettext) -> str:
+    """A maker-checker request's status (a lift's or a detach's) in words."""
+    return {
+        "requested": _("awaiting decision"),
+        "approved": _("cooling off"),
+        "rejected": _("rejected"),
+        "withdrawn": _("withdrawn"),
+        "lifted": _("lifted"),
+        "lapsed": _("lapsed"),
+        "detached": _("detached"),
+    }.get(status, status)
