@@ -21,7 +21,9 @@ from textual.screen import Screen
 from backoffice.screens.audit import AuditScreen
 from backoffice.screens.checklist import ChecklistScreen
 from backoffice.screens.dashboard import DashboardScreen
+from backoffice.screens.detach import DetachScreen
 from backoffice.screens.help import HelpScreen
+from backoffice.screens.identity import IdentityScreen
 from backoffice.screens.lifts import LiftsScreen
 from backoffice.screens.login import LoginScreen
 from backoffice.screens.operators import OperatorsScreen
@@ -43,6 +45,8 @@ SCREENS: dict[str, Callable[[], Screen[None]]] = {
     "checklist": ChecklistScreen,
     "reports": ReportsScreen,
     "walkin": WalkInScreen,
+    "identity": IdentityScreen,
+    "detach": DetachScreen,
 }
 
 
@@ -65,6 +69,8 @@ class BackofficeApp(App[int]):
         Binding("k", "go('checklist')", N_("DSM-5 checklist"), show=False),
         Binding("e", "go('reports')", N_("Reports"), show=False),
         Binding("w", "go('walkin')", N_("Walk-in"), show=False),
+        Binding("i", "go('identity')", N_("Identity queue"), show=False),
+        Binding("u", "go('detach')", N_("Detach"), show=False),
         Binding("question_mark", "help", N_("Help"), key_display="?"),
     ]
 
@@ -146,6 +152,8 @@ class BackofficeApp(App[int]):
                 ("checklist", _("DSM-5 checklist")),
                 ("reports", _("Reports")),
                 ("walkin", _("Walk-in registration")),
+                ("identity", _("Identity queue")),
+                ("detach", _("Detach a number or ID")),
             ):
                 yield SystemCommand(title, _("Show this screen"), lambda m=mode: self.action_go(m))
             yield SystemCommand(_("Help"), _("Keys and roles"), self.action_help)

@@ -34,6 +34,7 @@ from core.models import (
     IdentifierFamily,
     IdentifierKind,
     Role,
+    StaffAccount,
     Subject,
 )
 from core.permissions import Principal, refuse_own_request, requires
@@ -43,19 +44,73 @@ REASON_MAX = 500
 
 @dataclass(frozen=True)
 class DetachView:
-    """One detach request as staff see it: the person's BST, which kind of identifier, status."""
+    """One detach request as staff see it: the person's BST, which kind of identifier, status.
+
+    ``requested_by`` and ``decided_by`` are staff usernames (filled by :func:`listing`;
+    empty when not known or not decided yet). Never the identifier's value.
+    """
 
     id: int
     bst: str
     kind: str
     status: str
     reason: str
+    requested_by: str = ""
+    decided_by: str = ""
 
 
 async def _bst(db: AsyncSession, subject_id: int) -> str:
     bst = (await db.exec(sm_select(Subject.bst).where(col(Subject.id) == subject_id))).first()
     assert bst is not None
     return bst
+
+
+@requires(Role.OFFICER, "identifier.detach_list")
+async def listing(
+    db: AsyncSession, /, *, principal: Principal, open_only: bool, now: datetime | None = None
+) -> list[DetachView]:
+    """Detach requests, newest first (the 200 latest); ``open_only`` keeps those undecided.
+
+    The kind of identifier is the link's (``unknown`` once a detach removed it).
+
+    Raises:
+        PermissionDenied: below officer (audited).
+    """
+    staff = StaffAccount.__table__  # type: ignore[attr-defined]
+    requester, decider = staff.alias("requester"), staff.alias("decider")
+    made = DetachRequest.__table__  # type: ignore[attr-defined]
+    query = (
+        select(
+            made.c.id,
+            SUBJECT.c.bst,
+            LINK.c.kind,
+            made.c.status,
+            made.c.reason,
+            requester.c.username.label("requested_by"),
+            decider.c.username.label("decided_by"),
+        )
+        .join_from(made, SUBJECT, SUBJECT.c.id == made.c.subject_id)
+        .join(requester, requester.c.id == made.c.requested_by)
+        .outerjoin(decider, decider.c.id == made.c.decided_by)
+        .outerjoin(LINK, LINK.c.id == made.c.identifier_id)
+        .order_by(made.c.id.desc())
+        .limit(200)
+    )
+    if open_only:
+        query = query.where(made.c.status == DetachStatus.REQUESTED.value)
+    rows = (await (await db.connection()).execute(query)).all()
+    return [
+        DetachView(
+            id=row.id,
+            bst=row.bst,
+            kind=row.kind or "unknown",
+            status=row.status,
+            reason=row.reason,
+            requested_by=row.requested_by,
+            decided_by=row.decided_by or "",
+        )
+        for row in rows
+    ]
 
 
 @requires(Role.OFFICER, "identifier.detach_request")

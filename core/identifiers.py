@@ -37,7 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, codes, exclusions, links, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
-from core.errors import LinkRefused, NotFound
+from core.errors import InvalidInput, LinkRefused, NotFound
 from core.exclusion_store import EXCLUSION, LINK, SUBJECT, ExclusionRow, SubjectRow
 from core.identity import normalise_msisdn
 from core.models import (
@@ -391,18 +391,40 @@ async def conflicts(session: AsyncSession, *, open_only: bool = True) -> list[Co
     return [ConflictView(**row._mapping) for row in rows]
 
 
-@requires(Role.OFFICER, "identifier.resolve_conflict")
+@requires(Role.OFFICER, "identifier.conflict_list")
+async def conflict_queue(
+    db: AsyncSession, /, *, principal: Principal, open_only: bool, now: datetime | None = None
+) -> list[ConflictView]:
+    """:func:`conflicts` for staff (the back-office's identity queue): officer and above.
+
+    Raises:
+        PermissionDenied: below officer (audited).
+    """
+    return await conflicts(db, open_only=open_only)
+
+
+#: A resolution note's length, in characters (what staff found, kept in the row).
+NOTE_MIN, NOTE_MAX = 10, 500
+
+
+@requires(Role.SUPERVISOR, "identifier.resolve_conflict")
 async def resolve_conflict(
     db: AsyncSession, /, *, principal: Principal, conflict_id: int, note: str, now: datetime
 ) -> ConflictView:
     """Mark a conflict resolved with ``note`` (what staff found; links change only by detach).
 
+    Officers see the queue (:func:`conflict_queue`); a supervisor decides. Resolving
+    changes no link and no exclusion: both people stay excluded until a detach.
     Audited ``identifier.conflict_resolved`` (the note stays in the row). The caller commits.
 
     Raises:
-        PermissionDenied: below officer (audited).
+        PermissionDenied: below supervisor (audited).
+        InvalidInput: a note outside :data:`NOTE_MIN`-:data:`NOTE_MAX` characters.
         NotFound: no open conflict has that id.
     """
+    note = " ".join(note.split())
+    if not NOTE_MIN <= len(note) <= NOTE_MAX:
+        raise InvalidInput(f"give a note of {NOTE_MIN} to {NOTE_MAX} characters")
     conn = await db.connection()
     done = (
         await conn.execute(

@@ -16,9 +16,10 @@ code is good for :data:`CODE_TTL`, for the officer it was issued to, and for
 :data:`MAX_TRIES` wrong attempts, which core counts from the audit log
 (``walkin.code_refused``, committed at once, so a retry cannot erase it).
 
-TODO(identity): record the ID document the officer saw as a *verified*
-identifier once identifiers move to their link table (another branch); until
-then the phone and its code are the only proof taken here.
+The officer may also record the ID document they saw (``document`` in
+:func:`register`): it is checked before anything else, and linked to the
+person as *verified* (:func:`core.identifiers.record_verified`; a claim the
+person made becomes verified) in the same transaction as the exclusion.
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import audit, exclusions, messages
+from core import audit, exclusions, identifiers, messages, subjects
 from core.crypto import KeyRing
 from core.errors import CodeRefused
 from core.exclusions import Outcome
 from core.i18n import Language
 from core.identity import normalise_msisdn
-from core.models import AuditEntry, Channel, MessageKind, Role
+from core.models import AuditEntry, Channel, IdentifierKind, MessageKind, Role
 from core.periods import Period
 from core.permissions import Principal, requires
 
@@ -164,20 +165,31 @@ async def register(
     code: str,
     period: Period,
     now: datetime,
+    document: tuple[IdentifierKind, str] | None = None,
 ) -> Outcome:
     """Exclude the holder of the challenge's number for ``period`` once ``code`` matches.
 
     The exclusion is made (or lengthened) by :func:`core.exclusions.self_exclude`
     with channel ``backoffice``, request key ``backoffice:walkin:<id>`` (saving the
     same challenge twice returns the first outcome, ``replayed``) and the officer
-    as actor; the caller commits, which sends the confirmation SMS.
+    as actor; the caller commits, which sends the confirmation SMS. ``document``,
+    the ID the officer saw (kind, number as typed), is then linked to the person
+    as *verified* (:func:`core.identifiers.record_verified`; another person holding
+    it is a conflict for the identity queue, nobody's exclusion is weakened).
 
     Raises:
         PermissionDenied: below officer (audited).
+        InvalidNationalId: ``document``'s number breaks its kind's rules (checked
+            first: nothing is done, no code try is counted).
+        ValueError: ``document``'s kind is a phone number, not a document.
         CodeRefused: wrong, expired, too many tries, or another officer's challenge;
             the refusal is audited and committed, nothing else is changed.
         AlreadyExcluded: an exclusion in force ends no earlier (its reference and end).
     """
+    if document is not None:
+        if IdentifierKind(document[0]) is IdentifierKind.MSISDN:
+            raise ValueError("a walk-in document is an ID, not a phone number")
+        subjects.identifier(keyring, *document)  # InvalidNationalId before anything happens
     refused_before = (
         await db.exec(
             select(func.count()).where(
@@ -197,7 +209,7 @@ async def register(
         kind = "wrong"
     if kind is not None:
         raise await _refuse(db, principal, challenge, kind, now)
-    return await exclusions.self_exclude(
+    outcome = await exclusions.self_exclude(
         db,
         keyring=keyring,
         msisdn=challenge.msisdn,
@@ -208,3 +220,14 @@ async def register(
         actor=principal.actor,
         now=now,
     )
+    if document is not None:
+        await identifiers.record_verified(
+            db,
+            principal=principal,
+            keyring=keyring,
+            bst=outcome.subject.bst,
+            kind=document[0],
+            value=document[1],
+            now=now,
+        )
+    return outcome

@@ -3,7 +3,7 @@ of calling core that turns its refusals and a silent database into a line on the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,9 +102,16 @@ class StaffScreen(Screen[None]):
         status.set_class(error, "error")
         status.update(("! " if error else "") + text)
 
-    async def call(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
+    async def call(
+        self,
+        operation: Callable[[AsyncSession], Awaitable[T]],
+        errors: Mapping[type[Exception], str] | None = None,
+    ) -> T | None:
         """``await operation(db)`` in a session that is committed after it; errors shown.
 
+        ``errors`` gives the screen's own words for some errors (the first class the
+        error is an instance of wins: list subclasses first); the others any screen
+        may meet are put in words by :func:`backoffice.widgets.text.problem`.
         Jobs the operation asked for (an SMS, a webhook push) are enqueued once the
         commit succeeded (:func:`core.queue.commit`; the sweepers are the fallback).
         """
@@ -114,7 +121,8 @@ class StaffScreen(Screen[None]):
                 await queue.commit(db, self.core.queue)
                 return result
         except Exception as exc:  # mapped below; anything unexpected is re-raised
-            message = problem(exc, self.gettext)
+            mine = [text for kind, text in (errors or {}).items() if isinstance(exc, kind)]
+            message = mine[0] if mine else problem(exc, self.gettext)
             if message is None:
                 raise
             self.say(message, error=True)

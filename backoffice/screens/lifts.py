@@ -6,28 +6,25 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
-from textual.app import ComposeResult
+from sqlmodel.ext.asyncio.session import AsyncSession
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
 
-from backoffice.screens.base import StaffScreen
 from backoffice.screens.form import FormScreen
-from backoffice.widgets.text import when
+from backoffice.screens.queue import QueueScreen
+from backoffice.widgets.text import stage, when
 from core import lifts
 from core.errors import InvalidInput, NotFound
 from core.i18n import N_
 from core.models import Role
 
 
-class LiftsScreen(StaffScreen):
+class LiftsScreen(QueueScreen[lifts.LiftView]):
     """The latest requests, open ones or all; the selected request's reason below."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "request", N_("Request")),
         Binding("y", "approve", N_("Approve")),
         Binding("x", "reject", N_("Reject")),
-        Binding("o", "toggle_open", N_("Open/all"), show=False),
-        Binding("r", "refresh", N_("Refresh"), show=False),
     ]
     NEEDS: ClassVar[dict[str, Role]] = {
         "request": Role.OFFICER,
@@ -35,92 +32,40 @@ class LiftsScreen(StaffScreen):
         "reject": Role.SUPERVISOR,
     }
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.open_only = True
-        self.views: dict[int, lifts.LiftView] = {}
-
     def heading(self) -> str:
         return self.gettext("Lifts")
 
-    def body(self) -> ComposeResult:
-        yield DataTable(id="requests", cursor_type="row")
-        yield Static("", id="detail", markup=False)
-
-    async def on_mount(self) -> None:
+    def columns(self) -> list[str]:
         _ = self.gettext
-        table = self.query_one("#requests", DataTable)
-        table.add_columns(
-            "#", _("Reference"), _("Stage"), _("Asked by"), _("Decided by"), _("Takes effect")
+        return [_("Reference"), _("Stage"), _("Asked by"), _("Decided by"), _("Takes effect")]
+
+    async def fetch(self, db: AsyncSession) -> list[lifts.LiftView]:
+        return await lifts.listing(db, principal=self.principal, open_only=self.open_only)
+
+    def cells(self, view: lifts.LiftView) -> list[str]:
+        return [
+            view.reference,
+            stage(view.status, self.gettext),
+            view.requested_by,
+            view.decided_by or "-",
+            when(view.effective_at),
+        ]
+
+    def words(self, view: lifts.LiftView | None) -> str:
+        """The selected request's reason and decision."""
+        _ = self.gettext
+        if view is None:
+            return ""
+        text = _("#{id} for {reference} ({bst}), asked {asked}: {reason}").format(
+            id=view.id,
+            reference=view.reference,
+            bst=view.bst,
+            asked=when(view.requested_at),
+            reason=view.reason,
         )
-        table.focus()
-        await self.load()
-
-    def stage(self, view: lifts.LiftView) -> str:
-        """A request's status in words."""
-        _ = self.gettext
-        return {
-            "requested": _("awaiting decision"),
-            "approved": _("cooling off"),
-            "rejected": _("rejected"),
-            "withdrawn": _("withdrawn"),
-            "lifted": _("lifted"),
-            "lapsed": _("lapsed"),
-        }.get(view.status, view.status)
-
-    async def load(self) -> None:
-        """Read the requests again and show them."""
-        found = await self.call(
-            lambda db: lifts.listing(db, principal=self.principal, open_only=self.open_only)
-        )
-        if found is None:
-            return
-        self.views = {view.id: view for view in found}
-        table = self.query_one("#requests", DataTable)
-        table.clear()
-        for view in found:
-            table.add_row(
-                str(view.id),
-                view.reference,
-                self.stage(view),
-                view.requested_by,
-                view.decided_by or "-",
-                when(view.effective_at),
-                key=str(view.id),
-            )
-        self.describe()
-
-    def selected(self) -> lifts.LiftView | None:
-        """The request under the cursor."""
-        key = self.cursor_key("#requests")
-        return None if key is None else self.views.get(key)
-
-    def on_data_table_row_highlighted(self) -> None:
-        self.describe()
-
-    def describe(self) -> None:
-        """Show the selected request's reason and decision."""
-        _ = self.gettext
-        view = self.selected()
-        text = ""
-        if view is not None:
-            text = _("#{id} for {reference} ({bst}), asked {asked}: {reason}").format(
-                id=view.id,
-                reference=view.reference,
-                bst=view.bst,
-                asked=when(view.requested_at),
-                reason=view.reason,
-            )
-            if view.decision_note:
-                text += "\n" + _("Decision note: {note}").format(note=view.decision_note)
-        self.query_one("#detail", Static).update(text)
-
-    async def action_refresh(self) -> None:
-        await self.load()
-
-    async def action_toggle_open(self) -> None:
-        self.open_only = not self.open_only
-        await self.load()
+        if view.decision_note:
+            text += "\n" + _("Decision note: {note}").format(note=view.decision_note)
+        return text
 
     def action_request(self) -> None:
         _ = self.gettext
@@ -141,22 +86,19 @@ class LiftsScreen(StaffScreen):
             return
         _ = self.gettext
         now = self.core.clock()
-        try:
-            made = await self.call(
-                lambda db: lifts.request(
-                    db,
-                    principal=self.principal,
-                    reference=values["reference"],
-                    reason=values["reason"],
-                    now=now,
-                )
-            )
-        except NotFound:
-            self.say(_("No exclusion has that reference."), error=True)
-            return
-        except InvalidInput:
-            self.say(_("Give a reason of 10 to 500 characters."), error=True)
-            return
+        made = await self.call(
+            lambda db: lifts.request(
+                db,
+                principal=self.principal,
+                reference=values["reference"],
+                reason=values["reason"],
+                now=now,
+            ),
+            {
+                NotFound: _("No exclusion has that reference."),
+                InvalidInput: _("Give a reason of 10 to 500 characters."),
+            },
+        )
         if made is not None:
             await self.load()
             self.say(

@@ -2,8 +2,9 @@
 code texted to their phone (:mod:`core.walkin`).
 
 Type the number (and the person's language), Ctrl+T texts the code; choose the
-period, type the code they read out, Ctrl+S registers. The reference is shown
-for the person to note; the confirmation SMS follows as for any exclusion.
+period, optionally the ID document seen (kind and number: linked as *verified*),
+type the code they read out, Ctrl+S registers. The reference is shown for the
+person to note; the confirmation SMS follows as for any exclusion.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from textual.widgets import Input, RadioButton, RadioSet, Static
 from backoffice.screens.base import StaffScreen
 from backoffice.widgets.person import PersonFields
 from backoffice.widgets.text import period as period_words
-from backoffice.widgets.text import when
+from backoffice.widgets.text import typed_kind, when
 from core import walkin
-from core.errors import AlreadyExcluded, CodeRefused, InvalidMsisdn
+from core.errors import AlreadyExcluded, CodeRefused, InvalidMsisdn, InvalidNationalId
 from core.i18n import N_
-from core.models import Role
+from core.models import IdentifierKind, Role
 from core.periods import Period
 from core.texts import until
 
@@ -53,6 +54,9 @@ class WalkInScreen(StaffScreen):
                 yield RadioButton(
                     period_words(value, _), value=value is Period.ONE_YEAR, id=f"p-{value}"
                 )
+        with Horizontal(id="document-row"):
+            yield Input(id="document-kind", placeholder=_("ID seen: id, maisha, passport, alien"))
+            yield Input(id="document", placeholder=_("Its number (optional)"), max_length=20)
         with Horizontal(id="code-row"):
             yield Input(id="code", placeholder=_("The code they read out"), max_length=6)
             yield Static("", id="chosen", markup=False)
@@ -88,8 +92,31 @@ class WalkInScreen(StaffScreen):
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "code":
             await self.action_register()
+        elif event.input.id == "document-kind":
+            self.query_one("#document", Input).focus()
+        elif event.input.id == "document":
+            self.query_one("#code", Input).focus()
         else:
             await self.action_send()
+
+    def document(self) -> tuple[IdentifierKind, str] | bool | None:
+        """The ID document typed: ``(kind, number)``, ``None`` when both fields are empty, or
+        ``False`` (and the field error shown) when only one is filled or the kind is unknown."""
+        _ = self.gettext
+        kind_typed = self.query_one("#document-kind", Input).value.strip()
+        number = self.query_one("#document", Input).value.strip()
+        if not kind_typed and not number:
+            return None
+        kind = typed_kind(kind_typed, documents_only=True)
+        if kind is None:
+            self.say(_("ID kind: type id, maisha, passport or alien."), error=True)
+            self.query_one("#document-kind", Input).focus()
+            return False
+        if not number:
+            self.say(_("Type the ID number seen, or clear the ID kind."), error=True)
+            self.query_one("#document", Input).focus()
+            return False
+        return kind, number
 
     def period(self) -> Period:
         """The period chosen (1 year unless another is)."""
@@ -141,6 +168,10 @@ class WalkInScreen(StaffScreen):
             self.say(_("Text them a code first (Ctrl+T)."), error=True)
             return
         typed, chosen, now = self.query_one("#code", Input).value, self.period(), self.core.clock()
+        document = self.document()
+        if document is False:
+            return
+        seen = document if isinstance(document, tuple) else None
         try:
             outcome = await self.call(
                 lambda db: walkin.register(
@@ -151,8 +182,13 @@ class WalkInScreen(StaffScreen):
                     code=typed,
                     period=chosen,
                     now=now,
+                    document=seen,
                 )
             )
+        except InvalidNationalId:
+            self.say(_("That ID number does not follow its rules; nothing was done."), error=True)
+            self.query_one("#document", Input).focus()
+            return
         except CodeRefused as refused:
             self.say(self.refusal(refused), error=True)
             return
@@ -166,11 +202,12 @@ class WalkInScreen(StaffScreen):
         if outcome is None:
             return
         exclusion = outcome.exclusion
-        self.finish(
-            _("Excluded {until}. Reference: {reference}. A confirmation SMS follows.").format(
-                until=self.until(exclusion.ends_at), reference=exclusion.reference
-            )
+        text = _("Excluded {until}. Reference: {reference}. A confirmation SMS follows.").format(
+            until=self.until(exclusion.ends_at), reference=exclusion.reference
         )
+        if seen is not None:
+            text += " " + _("ID recorded as verified.")
+        self.finish(text)
 
     def until(self, ends_at: datetime | None) -> str:
         """``until 21/11/2027`` (the last day, as the person is told) or ``permanently``."""
@@ -191,6 +228,8 @@ class WalkInScreen(StaffScreen):
         code = self.query_one("#code", Input)
         code.value = ""
         code.disabled = True
+        self.query_one("#document-kind", Input).value = ""
+        self.query_one("#document", Input).value = ""
         self.query_one(PersonFields).clear()
         self.query_one("#outcome", Static).update(text)
         self.say(self.gettext("Done. The next person may start."))

@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import LiftConflict, MakerCheckerViolation, PermissionDenied, SignInRefused
 from core.i18n import Gettext
+from core.models import IdentifierKind
 from core.periods import NAIROBI, Period
 from core.texts import period_label
 
@@ -78,3 +79,53 @@ def role_name(role: str, _: Gettext) -> str:
         "admin": _("admin"),
     }
     return names.get(role, role)
+
+
+#: What staff may type for an identifier's kind (any case), and the kind it means.
+KIND_WORDS: dict[str, IdentifierKind] = {
+    "phone": IdentifierKind.MSISDN,
+    "simu": IdentifierKind.MSISDN,
+    "id": IdentifierKind.NATIONAL_ID,
+    "maisha": IdentifierKind.MAISHA_NAMBA,
+    "passport": IdentifierKind.PASSPORT,
+    "pasipoti": IdentifierKind.PASSPORT,
+    "alien": IdentifierKind.ALIEN_ID,
+}
+
+
+def typed_kind(typed: str, *, documents_only: bool = False) -> IdentifierKind | None:
+    """The kind staff typed (a word of :data:`KIND_WORDS`, or the kind's own value), or
+    ``None`` for anything else (and for a phone number when ``documents_only``)."""
+    text = typed.strip().lower()
+    kind = KIND_WORDS.get(text)
+    if kind is None and text in {k.value for k in IdentifierKind}:
+        kind = IdentifierKind(text)
+    if kind is IdentifierKind.MSISDN and documents_only:
+        return None
+    return kind
+
+
+def kind_name(kind: str, _: Gettext) -> str:
+    """An identifier kind or family (``national_id``, ``kenyan_id``…) as staff read it."""
+    names = {
+        "msisdn": _("phone number"),
+        "national_id": _("national ID"),
+        "maisha_namba": _("Maisha Namba"),
+        "kenyan_id": _("Kenyan ID"),
+        "passport": _("passport"),
+        "alien_id": _("alien ID"),
+    }
+    return names.get(kind, kind)
+
+
+def stage(status: str, _: Gettext) -> str:
+    """A maker-checker request's status (a lift's or a detach's) in words."""
+    return {
+        "requested": _("awaiting decision"),
+        "approved": _("cooling off"),
+        "rejected": _("rejected"),
+        "withdrawn": _("withdrawn"),
+        "lifted": _("lifted"),
+        "lapsed": _("lapsed"),
+        "detached": _("detached"),
+    }.get(status, status)

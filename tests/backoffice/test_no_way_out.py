@@ -85,6 +85,8 @@ async def test_ctrl_z_the_palette_and_links_keep_the_staff_member_inside(
             "DSM-5 checklist",
             "Reports",
             "Walk-in registration",
+            "Identity queue",
+            "Detach a number or ID",
             "Help",
             "Quit",
         ]

@@ -18,7 +18,7 @@ import redis
 from textual.pilot import Pilot
 
 from backoffice.app import BackofficeApp
-from core import audit, lifts, subjects
+from core import audit, detach, lifts, subjects
 from core.models import (
     Channel,
     Exclusion,
@@ -203,6 +203,34 @@ def test_lift_awaiting_a_supervisor(
 
     assert snap_compare(
         app_for(settings, clock), run_before=signed_in_at(Role.SUPERVISOR, lifts_screen)
+    )
+
+
+@pytest.mark.usefixtures("clean")
+def test_detach_awaiting_a_supervisor(
+    snap_compare: SnapCompare, settings: Settings, clock: Clock
+) -> None:
+    async def detach_screen(pilot: Pilot[Any]) -> None:
+        app: BackofficeApp = pilot.app  # type: ignore[assignment]
+        olive = await member(app.core, "olive", Role.OFFICER)
+        async with app.core.db() as db:
+            await detach.request(
+                db,
+                principal=olive.principal,
+                keyring=app.core.keyring,
+                bst="BST-2345678X",
+                kind=IdentifierKind.MSISDN,
+                value="+254712000001",
+                reason="Recycled by the network; the new holder came in.",
+                now=app.core.clock(),
+            )
+            await db.commit()
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press("y")
+
+    assert snap_compare(
+        app_for(settings, clock), run_before=signed_in_at(Role.SUPERVISOR, detach_screen)
     )
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from backoffice.screens.walkin import WalkInScreen
-from core import walkin
-from core.models import Role
+from core import subjects, walkin
+from core.models import IdentifierKind, Role
 from core.periods import Period
 from core.services import Services
 from tests.backoffice.conftest import (
@@ -25,7 +25,7 @@ from tests.backoffice.conftest import (
 from tests.support.audit import refused_actions
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
-from tests.support.staff import Member, excluded, member
+from tests.support.staff import Member, excluded, member, self_excluded
 
 
 async def open_walkin(pilot: Pilot[Any], who: Member, clock: Clock) -> None:
@@ -198,3 +198,58 @@ async def test_bad_numbers_and_a_viewer_are_refused_and_nothing_is_sent(
         assert status(pilot) == "! Refused: this needs the officer role."
     assert await rows("sms_message") == []
     assert await refused_actions(rows) == ["walkin.start"]
+
+
+async def test_the_id_seen_is_recorded_as_verified_and_a_bad_one_creates_nothing(
+    services: Services, make_app: AppFactory, clock: Clock, rows: RowFetcher
+) -> None:
+    olive = await member(services, "olive", Role.OFFICER)
+    async with make_app().run_test(size=SIZE) as pilot:
+        await open_walkin(pilot, olive, clock)
+        await text_code(pilot, "0712345678")
+        code = await texted_code(rows)
+        await type_into(pilot, "#document-kind", "visa")
+        await type_code(pilot, code)
+        assert status(pilot) == "! ID kind: type id, maisha, passport or alien."
+        await type_into(pilot, "#document-kind", "id")
+        await type_code(pilot, code)
+        assert status(pilot) == "! Type the ID number seen, or clear the ID kind."
+        await type_into(pilot, "#document", "12A45678")
+        await type_code(pilot, code)
+        assert status(pilot) == "! That ID number does not follow its rules; nothing was done."
+        assert await rows("exclusion") == []
+        assert [r["kind"] for r in await rows("subject_identifier")] == []
+        await type_into(pilot, "#document", "1234-5678")
+        await type_code(pilot, code)
+        [exclusion] = await rows("exclusion")
+        assert outcome(pilot) == (
+            f"Excluded until 21/11/2027. Reference: {exclusion['reference']}."
+            " A confirmation SMS follows. ID recorded as verified."
+        )
+        assert pilot.app.screen.query_one("#document", Input).value == ""
+    links = {r["kind"]: r["status"] for r in await rows("subject_identifier")}
+    assert links == {"msisdn": "claimed", "national_id": "verified"}
+    entries = await rows("audit_entry")
+    assert "12345678" not in str(entries)
+    actions = [e["action"] for e in entries if e["actor"] == "staff:olive"]
+    assert actions[-3:] == ["exclusion.created", "identifier.added", "exclusion.identifier_added"]
+    # No code try was spent on the bad ID (only the code texted is in the log).
+    assert "walkin.code_refused" not in actions
+
+
+async def test_an_id_the_person_had_claimed_becomes_verified_at_the_desk(
+    services: Services, make_app: AppFactory, clock: Clock, rows: RowFetcher
+) -> None:
+    olive = await member(services, "olive", Role.OFFICER)
+    claimed = subjects.identifier(services.keyring, IdentifierKind.NATIONAL_ID, "12345678")
+    await self_excluded(services, "+254712345678", Period.SIX_MONTHS, document=claimed)
+    async with make_app().run_test(size=SIZE) as pilot:
+        await open_walkin(pilot, olive, clock)
+        await text_code(pilot, "0712345678")
+        await type_into(pilot, "#document-kind", "ID")
+        await type_into(pilot, "#document", "12345678")
+        await type_code(pilot, await texted_code(rows))
+        assert outcome(pilot).endswith("ID recorded as verified.")
+    links = sorted((r["kind"], r["status"]) for r in await rows("subject_identifier"))
+    assert links == [("msisdn", "claimed"), ("national_id", "verified")]
+    assert len(await rows("subject")) == 1

@@ -139,9 +139,18 @@ async def test_a_second_person_claiming_the_same_id_keeps_both_excluded_and_flag
     clock.advance(days=200)
     assert await excluded_by(services, "12345678")
     olive = (await member(services, "olive", Role.OFFICER)).principal
+    sam = (await member(services, "sam", Role.SUPERVISOR)).principal
     async with services.db() as db:
+        with pytest.raises(PermissionDenied):  # an officer sees the queue; a supervisor decides
+            await identifiers.resolve_conflict(
+                db,
+                principal=olive,
+                conflict_id=conflict.id,
+                note="checked at Huduma",
+                now=clock.now,
+            )
         done = await identifiers.resolve_conflict(
-            db, principal=olive, conflict_id=conflict.id, note="checked at Huduma", now=clock.now
+            db, principal=sam, conflict_id=conflict.id, note="checked at Huduma", now=clock.now
         )
         await db.commit()
         assert done.resolved_at == clock.now
