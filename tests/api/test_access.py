@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import httpx
 from sqlmodel import select
 
-from core import operators
+from core import operators, usage
+from core.api_access import Principal
 from core.models import KeyMode, OperatorStatus, OperatorUsage
 from core.services import Services
 from tests.api.conftest import Registered, eventually, lookup, register
@@ -144,3 +147,31 @@ async def test_calls_are_recorded_without_identifiers_and_counted_per_day(
     assert (usage.lookups, usage.subscription_changes) == (2, 1)
     (key,) = [k for k in await fetch("operator_api_key")]
     assert key["last_used_at"] is not None
+
+
+async def test_a_heavy_second_is_written_whole_in_slices_and_counted_per_nairobi_day(
+    operator: Registered, services: Services, rows: RowFetcher
+) -> None:
+    """More records than one slice, across Nairobi midnight (21:00 UTC), in one flush."""
+    desk = await services.operator_desk()
+    who = Principal(operator.id, operator.key_id, KeyMode.LIVE, active=True, networks=())
+    midnight = datetime(2026, 11, 21, 21, 0, tzinfo=UTC)
+    count = 2 * usage.SLICE + 500
+    for i in range(count):
+        desk.usage.record(
+            who,
+            request_id=f"r{i:05}",
+            kind="lookup",
+            items=1,
+            excluded=0,
+            status=200,
+            now=midnight + timedelta(milliseconds=i - 1000),  # 1,000 before midnight
+            indexes=[f"{i:016x}"],
+        )
+    desk.usage.daily_distinct = count - 100  # HyperLogLog counts within about 1 %
+    assert await desk.usage.flush(midnight) == count
+    assert len(await rows("operator_request")) == count
+    async with services.db() as db:
+        per_day = {u.day: u.lookups for u in (await db.exec(select(OperatorUsage))).all()}
+    assert per_day == {date(2026, 11, 21): 1000, date(2026, 11, 22): count - 1000}
+    assert desk.usage.blocked_for(operator.id, now=midnight) > 0
