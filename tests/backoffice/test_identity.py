@@ -171,10 +171,11 @@ async def test_an_officer_asks_and_another_supervisor_detaches_only_that_id(
             await supervisor.press("o")
             await settle(supervisor)
             assert cells(supervisor, "#detaches") == [
-                ["1", bst, "unknown", "detached", "olive", "sam"]
-            ]
+                ["1", bst, "national ID", "detached", "olive", "sam"]
+            ]  # the kind is kept with the request: the link it was read from is gone
+            assert detail(supervisor) == f"#1, national ID of {bst}: {REASON}"
     [made] = await rows("detach_request")
-    assert (made["status"], made["reason"]) == ("detached", REASON)
+    assert (made["status"], made["reason"], made["kind"]) == ("detached", REASON, "national_id")
     assert [r["kind"] for r in await rows("subject_identifier")] == ["msisdn"]
     [exclusion] = await rows("exclusion")
     assert exclusion["status"] == "active"  # the exclusion itself stays
