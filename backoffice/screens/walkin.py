@@ -22,7 +22,7 @@ from backoffice.widgets.person import PersonFields
 from backoffice.widgets.text import period as period_words
 from backoffice.widgets.text import typed_kind, when
 from core import walkin
-from core.errors import CodeRefused, InvalidMsisdn, InvalidNationalId
+from core.errors import CodeRefused, InvalidNationalId
 from core.i18n import N_
 from core.models import IdentifierKind, Role
 from core.periods import Period
@@ -132,20 +132,16 @@ class WalkInScreen(StaffScreen):
             self.say(_("Language: type sw or en."), error=True)
             return
         now = self.core.clock()
-        try:
-            challenge = await self.call(
-                lambda db: walkin.start(
-                    db,
-                    principal=self.principal,
-                    keyring=self.core.keyring,
-                    msisdn=phone,
-                    language=language,
-                    now=now,
-                )
+        challenge = await self.call(
+            lambda db: walkin.start(
+                db,
+                principal=self.principal,
+                keyring=self.core.keyring,
+                msisdn=phone,
+                language=language,
+                now=now,
             )
-        except InvalidMsisdn:
-            self.say(_("That is not a Kenyan mobile number."), error=True)
-            return
+        )
         if challenge is None:
             return
         self.challenge = challenge

@@ -62,7 +62,14 @@ def refusal(exc: PermissionDenied, _: Gettext) -> str:
 
 
 def problem(exc: Exception, _: Gettext) -> str | None:
-    """The words for an error any screen may meet; ``None`` for a screen's own (not found…)."""
+    """The words for an error any screen may meet; ``None`` for a screen's own (not found…).
+
+    A phone number that is not a Kenyan mobile is said the same way on every screen that
+    takes one (walk-in, DSM-5 checklist); a screen with other words passes its own, and so
+    must one whose words for :class:`~core.errors.InvalidInput` (its parent) would win.
+    """
+    if isinstance(exc, InvalidMsisdn):
+        return _("That is not a Kenyan mobile number.")
     if isinstance(exc, PermissionDenied):
         return refusal(exc, _)
     if isinstance(exc, SignInRefused):  # the account was disabled or reset meanwhile
