@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import col
 from sqlmodel import select as sm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -71,7 +71,8 @@ async def listing(
 ) -> list[DetachView]:
     """Detach requests, newest first (the 200 latest); ``open_only`` keeps those undecided.
 
-    The kind of identifier is the link's (``unknown`` once a detach removed it).
+    The kind of identifier is the one recorded with the request (for requests
+    made before it was recorded, the link's; ``unknown`` once the link is gone).
 
     Raises:
         PermissionDenied: below officer (audited).
@@ -83,7 +84,7 @@ async def listing(
         select(
             made.c.id,
             SUBJECT.c.bst,
-            LINK.c.kind,
+            func.coalesce(made.c.kind, LINK.c.kind).label("kind"),
             made.c.status,
             made.c.reason,
             requester.c.username.label("requested_by"),
@@ -166,6 +167,7 @@ async def request(
     made = DetachRequest(
         identifier_id=row.id,
         subject_id=row.subject_id,
+        kind=row.kind,
         reason=text,
         requested_by=principal.staff_id,
         requested_at=now,
@@ -318,8 +320,12 @@ async def reject(
     """
     made, bst = await _decidable(db, principal, request_id, "identifier.detach_reject", now)
     kind = (
-        await (await db.connection()).execute(
-            select(LINK.c.kind).where(LINK.c.id == made.identifier_id)
-        )
-    ).scalar() or "unknown"
+        made.kind
+        or (
+            await (await db.connection()).execute(
+                select(LINK.c.kind).where(LINK.c.id == made.identifier_id)
+            )
+        ).scalar()
+        or "unknown"
+    )
     return await _decide(db, made, DetachStatus.REJECTED, principal, bst=bst, kind=kind, now=now)

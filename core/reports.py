@@ -10,6 +10,10 @@ A report covers one Nairobi calendar month and holds, as rows of
 * ``deliveries``: per operator, webhook deliveries written that month by their
   state now (``delivered``, ``pending``, ``failed``, ``skipped``).
 
+Both :func:`monthly` and :func:`export` take an optional ``progress(done, total)``
+callback, called after each step (a query; for an export, writing the file
+too), so a screen can move a progress bar through a long export.
+
 No identifier, reference or BST appears: every row is a count. The file goes
 only to :attr:`core.settings.Settings.reports_path` under a plain name the
 staff member chooses (never a path, never over an existing file), because the
@@ -24,6 +28,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -43,6 +48,14 @@ HEADER = ("section", "day", "group", "subgroup", "measure", "value")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 Row = tuple[str, str, str, str, str, int]
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(steps done, steps in all)`` after each step; the last has both equal."""
+
+#: The queries :func:`monthly` runs, one step each.
+MONTHLY_STEPS = 4
+#: :func:`export`'s steps: the month's queries, then writing the file.
+EXPORT_STEPS = MONTHLY_STEPS + 1
 
 
 @dataclass(frozen=True)
@@ -112,9 +125,36 @@ def write_new(path: Path, text: str) -> None:
         raise ExportFailed(f"cannot write {path}: {exc.strerror}") from exc
 
 
+def _stepper(progress: Progress | None, total: int) -> Callable[[], None]:
+    """A function that reports one more step done out of ``total`` (nothing if no ``progress``)."""
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    return step
+
+
+def _ignore(step: Callable[[], None]) -> Progress:
+    """A :data:`Progress` that counts a step of an outer total, whatever the inner one says."""
+    return lambda _done, _total: step()
+
+
 @requires(Role.VIEWER, "report.view")
-async def monthly(db: AsyncSession, /, *, principal: Principal, month: date) -> Report:
+async def monthly(
+    db: AsyncSession,
+    /,
+    *,
+    principal: Principal,
+    month: date,
+    progress: Progress | None = None,
+) -> Report:
     """The statistics of the Nairobi month starting ``month`` (four grouped queries).
+
+    ``progress`` is called as ``progress(n, MONTHLY_STEPS)`` after the n-th query.
 
     Raises:
         PermissionDenied: the account may not act (audited).
@@ -123,6 +163,7 @@ async def monthly(db: AsyncSession, /, *, principal: Principal, month: date) -> 
     start = datetime(first.year, first.month, 1, tzinfo=NAIROBI)
     end = start + relativedelta(months=1)
     rows: list[Row] = []
+    step = _stepper(progress, MONTHLY_STEPS)
     day = cast(func.timezone("Africa/Nairobi", col(Exclusion.created_at)), Date)
     created = await db.exec(
         select(day, col(Exclusion.channel), col(Exclusion.period), func.count())
@@ -131,6 +172,7 @@ async def monthly(db: AsyncSession, /, *, principal: Principal, month: date) -> 
         .order_by(day, col(Exclusion.channel), col(Exclusion.period))
     )
     rows += [("exclusions", d.isoformat(), ch, p, "created", n) for d, ch, p, n in created]
+    step()
     taken = col(ScreeningResult.taken_at)
     screened = await db.exec(
         select(col(ScreeningResult.instrument), col(ScreeningResult.band), func.count())
@@ -139,6 +181,7 @@ async def monthly(db: AsyncSession, /, *, principal: Principal, month: date) -> 
         .order_by(col(ScreeningResult.instrument), col(ScreeningResult.band))
     )
     rows += [("screenings", "", i, b, "results", n) for i, b, n in screened]
+    step()
     usage = await db.exec(
         select(
             col(OperatorUsage.day),
@@ -156,6 +199,7 @@ async def monthly(db: AsyncSession, /, *, principal: Principal, month: date) -> 
     for d, name, lookups, changes in usage:
         rows.append(("operator_usage", d.isoformat(), name, "", "lookups", lookups))
         rows.append(("operator_usage", d.isoformat(), name, "", "subscription_changes", changes))
+    step()
     delivered = await db.exec(
         select(col(Operator.name), col(Delivery.status), func.count())
         .select_from(Delivery)
@@ -165,6 +209,7 @@ async def monthly(db: AsyncSession, /, *, principal: Principal, month: date) -> 
         .order_by(col(Operator.name), col(Delivery.status))
     )
     rows += [("deliveries", "", name, "", status, n) for name, status, n in delivered]
+    step()
     return Report(month=first, rows=rows)
 
 
@@ -178,12 +223,15 @@ async def export(
     directory: Path,
     name: str,
     now: datetime,
+    progress: Progress | None = None,
 ) -> Path:
     """Write the month's report to ``directory/name`` and audit it; returns the path.
 
     The directory is made if missing; an existing file is never replaced. The
     audit entry (``report.exported``) names the month, the file and the row
     count. The caller commits (the file stays even if the commit fails).
+    ``progress`` is called as ``progress(n, EXPORT_STEPS)``: after each of the
+    month's queries, then once the file is written.
 
     Raises:
         PermissionDenied: below officer (audited; nothing written).
@@ -191,8 +239,12 @@ async def export(
         ExportFailed: the directory cannot be made or written.
     """
     path = report_path(directory, name)
-    report = await monthly(db, principal=principal, month=month)
+    step = _stepper(progress, EXPORT_STEPS)
+    report = await monthly(
+        db, principal=principal, month=month, progress=None if progress is None else _ignore(step)
+    )
     await asyncio.to_thread(write_new, path, report.csv_text())
+    step()
     await audit.append(
         db,
         actor=principal.actor,

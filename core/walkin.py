@@ -19,7 +19,11 @@ code is good for :data:`CODE_TTL`, for the officer it was issued to, and for
 The officer may also record the ID document they saw (``document`` in
 :func:`register`): it is checked before anything else, and linked to the
 person as *verified* (:func:`core.identifiers.record_verified`; a claim the
-person made becomes verified) in the same transaction as the exclusion.
+person made becomes verified) in the same transaction as the exclusion. A
+person excluded already (ending no earlier) gets no new exclusion, but the
+officer still saw the document: it is linked as verified all the same and the
+visit is audited (``walkin.already_excluded``); :func:`register` then returns
+:class:`Unchanged` rather than raising, so the caller's commit keeps the link.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import audit, exclusions, identifiers, messages, subjects
 from core.crypto import KeyRing
-from core.errors import CodeRefused
+from core.errors import AlreadyExcluded, CodeRefused
 from core.exclusions import Outcome
 from core.i18n import Language
 from core.identity import normalise_msisdn
@@ -69,6 +73,19 @@ class Challenge:
     def expires_at(self) -> datetime:
         """When its code stops being accepted."""
         return self.issued_at + CODE_TTL
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A walk-in for someone already excluded no shorter: nothing new was made.
+
+    ``reference`` and ``ends_at`` (UTC, ``None`` = permanent) are the exclusion in
+    force; ``verified`` tells whether the ID document seen was linked as verified.
+    """
+
+    reference: str
+    ends_at: datetime | None
+    verified: bool
 
 
 def code_for(keyring: KeyRing, challenge: Challenge) -> str:
@@ -166,7 +183,7 @@ async def register(
     period: Period,
     now: datetime,
     document: tuple[IdentifierKind, str] | None = None,
-) -> Outcome:
+) -> Outcome | Unchanged:
     """Exclude the holder of the challenge's number for ``period`` once ``code`` matches.
 
     The exclusion is made (or lengthened) by :func:`core.exclusions.self_exclude`
@@ -177,6 +194,11 @@ async def register(
     as *verified* (:func:`core.identifiers.record_verified`; another person holding
     it is a conflict for the identity queue, nobody's exclusion is weakened).
 
+    When an exclusion in force ends no earlier, nothing new is made and
+    :class:`Unchanged` is returned; ``document`` is still linked as verified
+    (the officer saw it), and ``walkin.already_excluded`` is audited (the kind
+    of document, never its number). The caller commits either way.
+
     Raises:
         PermissionDenied: below officer (audited).
         InvalidNationalId: ``document``'s number breaks its kind's rules (checked
@@ -184,7 +206,6 @@ async def register(
         ValueError: ``document``'s kind is a phone number, not a document.
         CodeRefused: wrong, expired, too many tries, or another officer's challenge;
             the refusal is audited and committed, nothing else is changed.
-        AlreadyExcluded: an exclusion in force ends no earlier (its reference and end).
     """
     if document is not None:
         if IdentifierKind(document[0]) is IdentifierKind.MSISDN:
@@ -209,17 +230,20 @@ async def register(
         kind = "wrong"
     if kind is not None:
         raise await _refuse(db, principal, challenge, kind, now)
-    outcome = await exclusions.self_exclude(
-        db,
-        keyring=keyring,
-        msisdn=challenge.msisdn,
-        period=period,
-        channel=Channel.BACKOFFICE,
-        request_key=f"backoffice:walkin:{challenge.id}",
-        language=challenge.language,
-        actor=principal.actor,
-        now=now,
-    )
+    try:
+        outcome = await exclusions.self_exclude(
+            db,
+            keyring=keyring,
+            msisdn=challenge.msisdn,
+            period=period,
+            channel=Channel.BACKOFFICE,
+            request_key=f"backoffice:walkin:{challenge.id}",
+            language=challenge.language,
+            actor=principal.actor,
+            now=now,
+        )
+    except AlreadyExcluded as already:
+        return await _already(db, principal, keyring, challenge, already, document, now)
     if document is not None:
         await identifiers.record_verified(
             db,
@@ -231,3 +255,41 @@ async def register(
             now=now,
         )
     return outcome
+
+
+async def _already(
+    db: AsyncSession,
+    principal: Principal,
+    keyring: KeyRing,
+    challenge: Challenge,
+    already: AlreadyExcluded,
+    document: tuple[IdentifierKind, str] | None,
+    now: datetime,
+) -> Unchanged:
+    """Excluded already: link the document seen as verified anyway, and audit the visit."""
+    subject = await exclusions.lock_holder(db, keyring=keyring, msisdn=challenge.msisdn)
+    if document is not None:
+        await identifiers.record_verified(
+            db,
+            principal=principal,
+            keyring=keyring,
+            bst=subject.bst,
+            kind=document[0],
+            value=document[1],
+            now=now,
+        )
+    await audit.append(
+        db,
+        actor=principal.actor,
+        action="walkin.already_excluded",
+        entity=challenge.entity,
+        subject=subject.bst,
+        after={
+            "reference": already.reference,
+            "document": IdentifierKind(document[0]).value if document else None,
+        },
+        occurred_at=now,
+    )
+    return Unchanged(
+        reference=already.reference, ends_at=already.ends_at, verified=document is not None
+    )

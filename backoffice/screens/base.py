@@ -128,11 +128,15 @@ class StaffScreen(Screen[None]):
             self.say(message, error=True)
             return None
 
-    async def done(self, operation: Callable[[AsyncSession], Awaitable[object]]) -> bool:
+    async def done(
+        self,
+        operation: Callable[[AsyncSession], Awaitable[object]],
+        errors: Mapping[type[Exception], str] | None = None,
+    ) -> bool:
         """:meth:`call` for an operation that returns nothing: whether it went through."""
 
         async def run(db: AsyncSession) -> bool:
             await operation(db)
             return True
 
-        return await self.call(run) is not None
+        return await self.call(run, errors) is not None

@@ -18,7 +18,7 @@ from textual.widgets import Input, SelectionList, Static
 from backoffice.screens.base import StaffScreen
 from backoffice.widgets.person import PersonFields
 from core import assessments
-from core.errors import InvalidMsisdn, RequestKeyConflict
+from core.errors import RequestKeyConflict
 from core.i18n import N_
 from core.instruments.dsm5 import DSM5
 from core.models import Role
@@ -117,9 +117,6 @@ class ChecklistScreen(StaffScreen):
                     now=now,
                 )
             )
-        except InvalidMsisdn:
-            self.say(_("That is not a Kenyan mobile number."), error=True)
-            return
         except RequestKeyConflict:
             self.say(_("This form was saved for another person; start again."), error=True)
             return

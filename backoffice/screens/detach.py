@@ -1,7 +1,11 @@
 """Detaching a number or an ID from a person (a recycled or mistaken number) by maker-checker
 (:mod:`core.detach`): an officer asks (``n``) with a reason, a different supervisor approves
 (``y``: that one link goes at once) or rejects (``x``). The identifier's value is typed by
-the officer and never shown; the list shows its kind and the person's BST."""
+the officer and never shown; the list shows its kind and the person's BST.
+
+The request form has three fields, so it fits an 80×24 terminal: the BST, the
+identifier as kind and value in one (``phone 0712345678``, ``id 12345678``; a
+Kenyan mobile number alone is a phone), and the reason."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from textual.binding import Binding, BindingType
 
 from backoffice.screens.form import FormScreen
 from backoffice.screens.queue import QueueScreen
-from backoffice.widgets.text import kind_name, stage, typed_kind
+from backoffice.widgets.text import kind_name, stage, typed_identifier
 from core import detach
 from core.errors import DetachConflict, InvalidInput, InvalidMsisdn, InvalidNationalId, NotFound
 from core.i18n import N_
@@ -71,8 +75,7 @@ class DetachScreen(QueueScreen[detach.DetachView]):
             _("Request a detach"),
             [
                 ("bst", _("The person's BST")),
-                ("kind", _("Kind: phone, id, maisha, passport or alien")),
-                ("value", _("The number or ID to detach")),
+                ("value", _("Number or ID, e.g. phone 0712345678 or id 12345678")),
                 ("reason", _("Reason (10 to 500 characters)")),
             ],
             note=_("A supervisor other than you decides; the exclusion itself stays."),
@@ -83,10 +86,14 @@ class DetachScreen(QueueScreen[detach.DetachView]):
         if not values:
             return
         _ = self.gettext
-        kind = typed_kind(values["kind"])
-        if kind is None:
-            self.say(_("Kind: type phone, id, maisha, passport or alien."), error=True)
+        typed = typed_identifier(values["value"])
+        if typed is None:
+            self.say(
+                _("Type the kind, then the number: phone, id, maisha, passport or alien."),
+                error=True,
+            )
             return
+        kind, value = typed
         now = self.core.clock()
         made = await self.call(
             lambda db: detach.request(
@@ -95,7 +102,7 @@ class DetachScreen(QueueScreen[detach.DetachView]):
                 keyring=self.core.keyring,
                 bst=values["bst"].strip(),
                 kind=kind,
-                value=values["value"],
+                value=value,
                 reason=values["reason"],
                 now=now,
             ),

@@ -390,25 +390,20 @@ class OperatorsScreen(StaffScreen):
             else allow_typed.replace(",", " ").split()
         )
         now = self.core.clock()
-        try:
-            done = await self.done(
-                lambda db: operator_admin.configure(
-                    db,
-                    principal=self.principal,
-                    keyring=self.core.keyring,
-                    operator_id=operator_id,
-                    webhook_url=setting("webhook_url"),
-                    allow=allow,
-                    contact_name=setting("contact_name"),
-                    contact_phone=setting("contact_phone"),
-                    now=now,
-                )
-            )
-        except InvalidInput:
-            self.say(
-                _("Not saved: give an https URL, IP networks and a mobile number."), error=True
-            )
-            return
+        done = await self.done(
+            lambda db: operator_admin.configure(
+                db,
+                principal=self.principal,
+                keyring=self.core.keyring,
+                operator_id=operator_id,
+                webhook_url=setting("webhook_url"),
+                allow=allow,
+                contact_name=setting("contact_name"),
+                contact_phone=setting("contact_phone"),
+                now=now,
+            ),
+            {InvalidInput: _("Not saved: give an https URL, IP networks and a mobile number.")},
+        )
         if done:
             await self.load()
             self.say(_("Operator #{id} configured.").format(id=operator_id))

@@ -1,6 +1,7 @@
 """Reports: GRAK's monthly statistics on screen (Enter) and exported as CSV (Ctrl+S, officer+).
 
-Only aggregates (:mod:`core.reports`). The file goes to the one reports
+Only aggregates (:mod:`core.reports`); a progress bar follows core's steps while
+the CSV is exported. The file goes to the one reports
 directory on the server under the name typed; exporting is audited by core.
 """
 
@@ -13,7 +14,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, ProgressBar
 
 from backoffice.screens.base import StaffScreen
 from core import reports
@@ -42,11 +43,13 @@ class ReportsScreen(StaffScreen):
             yield Input(value=month, id="month", placeholder="YYYY-MM", max_length=7)
             yield Input(value=f"nser-{month}", id="file", placeholder=_("file name"), max_length=80)
         yield DataTable(id="totals", cursor_type="row")
+        yield ProgressBar(id="progress", total=None, show_eta=False)
 
     async def on_mount(self) -> None:
         _ = self.gettext
         table = self.query_one("#totals", DataTable)
         table.add_columns(_("Figure"), _("Of"), _("Total"))
+        self.query_one("#progress", ProgressBar).display = False
         table.focus()
         await self.load()
 
@@ -104,36 +107,38 @@ class ReportsScreen(StaffScreen):
             table.add_row(label, of, str(value))
 
     async def action_export(self) -> None:
-        """Write the month's CSV under the name typed."""
+        """Write the month's CSV under the name typed, the bar moving with core's steps."""
         _ = self.gettext
         month = self.month()
         if month is None:
             return
         name, now = self.query_one("#file", Input).value, self.core.clock()
         directory = self.core.settings.reports_path
-        try:
-            path = await self.call(
-                lambda db: reports.export(
-                    db,
-                    principal=self.principal,
-                    month=month,
-                    directory=directory,
-                    name=name,
-                    now=now,
-                )
-            )
-        except InvalidInput:
-            self.say(
-                _("Choose a new file name: letters, digits, '.', '_' and '-' only."), error=True
-            )
-            return
-        except ExportFailed:
-            self.say(
-                _("The file could not be written in {directory}; nothing was exported.").format(
-                    directory=directory
-                ),
-                error=True,
-            )
-            return
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
+        self.say(_("Exporting {month}…").format(month=month.strftime("%Y-%m")))
+
+        def progress(done: int, total: int) -> None:
+            bar.update(total=total, progress=done)
+
+        path = await self.call(
+            lambda db: reports.export(
+                db,
+                principal=self.principal,
+                month=month,
+                directory=directory,
+                name=name,
+                now=now,
+                progress=progress,
+            ),
+            {
+                InvalidInput: _("Choose a new file name: letters, digits, '.', '_' and '-' only."),
+                ExportFailed: _(
+                    "The file could not be written in {directory}; nothing was exported."
+                ).format(directory=directory),
+            },
+        )
+        bar.display = path is not None  # a refused export leaves no half-full bar behind
         if path is not None:
             self.say(_("Exported to {path}").format(path=path))

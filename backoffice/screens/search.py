@@ -74,27 +74,18 @@ class SearchScreen(StaffScreen):
         if not query:
             return
         now = self.core.clock()
-        try:
-            found = await self.call(
-                lambda db: subject_view.view(
-                    db, principal=self.principal, keyring=self.core.keyring, query=query, now=now
-                )
-            )
-        except InvalidMsisdn:
-            self.clear()
-            self.say(_("Not a Kenyan mobile number, a reference (K7M3-Q9PA) or a BST."), error=True)
-            return
-        except InvalidInput:
-            self.clear()
-            self.say(
-                _("That reference or BST has a typing mistake: its last character does not match."),
-                error=True,
-            )
-            return
-        except NotFound:
-            self.clear()
-            self.say(_("No one in the register matches. (This search was recorded.)"), error=True)
-            return
+        found = await self.call(
+            lambda db: subject_view.view(
+                db, principal=self.principal, keyring=self.core.keyring, query=query, now=now
+            ),
+            {
+                InvalidMsisdn: _("Not a Kenyan mobile number, a reference (K7M3-Q9PA) or a BST."),
+                InvalidInput: _(
+                    "That reference or BST has a typing mistake: its last character does not match."
+                ),
+                NotFound: _("No one in the register matches. (This search was recorded.)"),
+            },
+        )
         if found is None:
             self.clear()
             return

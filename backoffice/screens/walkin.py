@@ -22,7 +22,7 @@ from backoffice.widgets.person import PersonFields
 from backoffice.widgets.text import period as period_words
 from backoffice.widgets.text import typed_kind, when
 from core import walkin
-from core.errors import AlreadyExcluded, CodeRefused, InvalidMsisdn, InvalidNationalId
+from core.errors import CodeRefused, InvalidNationalId
 from core.i18n import N_
 from core.models import IdentifierKind, Role
 from core.periods import Period
@@ -132,20 +132,16 @@ class WalkInScreen(StaffScreen):
             self.say(_("Language: type sw or en."), error=True)
             return
         now = self.core.clock()
-        try:
-            challenge = await self.call(
-                lambda db: walkin.start(
-                    db,
-                    principal=self.principal,
-                    keyring=self.core.keyring,
-                    msisdn=phone,
-                    language=language,
-                    now=now,
-                )
+        challenge = await self.call(
+            lambda db: walkin.start(
+                db,
+                principal=self.principal,
+                keyring=self.core.keyring,
+                msisdn=phone,
+                language=language,
+                now=now,
             )
-        except InvalidMsisdn:
-            self.say(_("That is not a Kenyan mobile number."), error=True)
-            return
+        )
         if challenge is None:
             return
         self.challenge = challenge
@@ -192,14 +188,10 @@ class WalkInScreen(StaffScreen):
         except CodeRefused as refused:
             self.say(self.refusal(refused), error=True)
             return
-        except AlreadyExcluded as already:
-            self.finish(
-                _("Already excluded {until}, reference {reference}: nothing changed.").format(
-                    until=self.until(already.ends_at), reference=already.reference
-                )
-            )
-            return
         if outcome is None:
+            return
+        if isinstance(outcome, walkin.Unchanged):
+            self.finish(self.unchanged(outcome))
             return
         exclusion = outcome.exclusion
         text = _("Excluded {until}. Reference: {reference}. A confirmation SMS follows.").format(
@@ -208,6 +200,22 @@ class WalkInScreen(StaffScreen):
         if seen is not None:
             text += " " + _("ID recorded as verified.")
         self.finish(text)
+
+    def unchanged(self, already: walkin.Unchanged) -> str:
+        """Excluded already: the exclusion in force, and whether the ID seen was recorded."""
+        _ = self.gettext
+        words = {"until": self.until(already.ends_at), "reference": already.reference}
+        if not already.verified:
+            return _("Already excluded {until}, reference {reference}: nothing changed.").format(
+                **words
+            )
+        return (
+            _("Already excluded {until}, reference {reference}: exclusion unchanged.").format(
+                **words
+            )
+            + " "
+            + _("ID recorded as verified.")
+        )
 
     def until(self, ends_at: datetime | None) -> str:
         """``until 21/11/2027`` (the last day, as the person is told) or ``permanently``."""

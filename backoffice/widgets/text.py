@@ -6,8 +6,15 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import LiftConflict, MakerCheckerViolation, PermissionDenied, SignInRefused
+from core.errors import (
+    InvalidMsisdn,
+    LiftConflict,
+    MakerCheckerViolation,
+    PermissionDenied,
+    SignInRefused,
+)
 from core.i18n import Gettext
+from core.identity import normalise_msisdn
 from core.models import IdentifierKind
 from core.periods import NAIROBI, Period
 from core.texts import period_label
@@ -55,7 +62,14 @@ def refusal(exc: PermissionDenied, _: Gettext) -> str:
 
 
 def problem(exc: Exception, _: Gettext) -> str | None:
-    """The words for an error any screen may meet; ``None`` for a screen's own (not found…)."""
+    """The words for an error any screen may meet; ``None`` for a screen's own (not found…).
+
+    A phone number that is not a Kenyan mobile is said the same way on every screen that
+    takes one (walk-in, DSM-5 checklist); a screen with other words passes its own, and so
+    must one whose words for :class:`~core.errors.InvalidInput` (its parent) would win.
+    """
+    if isinstance(exc, InvalidMsisdn):
+        return _("That is not a Kenyan mobile number.")
     if isinstance(exc, PermissionDenied):
         return refusal(exc, _)
     if isinstance(exc, SignInRefused):  # the account was disabled or reset meanwhile
@@ -103,6 +117,24 @@ def typed_kind(typed: str, *, documents_only: bool = False) -> IdentifierKind | 
     if kind is IdentifierKind.MSISDN and documents_only:
         return None
     return kind
+
+
+def typed_identifier(typed: str) -> tuple[IdentifierKind, str] | None:
+    """A kind and a value typed in one field: ``phone 0712345678``, ``id 1234 5678``.
+
+    The first word is the kind (:func:`typed_kind`), the rest the value as typed;
+    a Kenyan mobile number typed alone is a phone number. ``None`` for anything
+    else (no value, an unknown kind). The value's own rules are core's to check.
+    """
+    first, _space, rest = typed.strip().partition(" ")
+    kind = typed_kind(first)
+    if kind is not None:
+        return (kind, rest.strip()) if rest.strip() else None
+    try:
+        normalise_msisdn(typed)
+    except InvalidMsisdn:
+        return None
+    return IdentifierKind.MSISDN, typed.strip()
 
 
 def kind_name(kind: str, _: Gettext) -> str:

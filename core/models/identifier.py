@@ -145,12 +145,17 @@ class DetachRequest(SQLModel, table=True):
     ``reason`` stays here, never in the audit log. The database refuses a
     decision by the requester and a second open request for one link. The link
     id is kept as a plain number: the link row is deleted when the request is
-    approved.
+    approved, so the link's ``kind`` (an :class:`IdentifierKind` value, never the
+    identifier) is kept here too (``NULL`` for requests made before 0012).
     """
 
     __tablename__ = "detach_request"
     __table_args__ = (
         one_of("status", DetachStatus, name="detach_request_status"),
+        CheckConstraint(
+            "kind IS NULL OR kind IN (" + ", ".join(f"'{k.value}'" for k in IdentifierKind) + ")",
+            name="detach_request_kind",
+        ),
         CheckConstraint(
             "decided_by IS NULL OR decided_by <> requested_by",
             name="detach_request_maker_checker",
@@ -166,6 +171,7 @@ class DetachRequest(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     identifier_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     subject_id: int = Field(sa_column=Column(BigInteger, ForeignKey("subject.id"), nullable=False))
+    kind: str | None = Field(default=None, max_length=16)
     status: str = Field(default=DetachStatus.REQUESTED.value, max_length=10)
     reason: str = Field(max_length=500)
     requested_by: int = Field(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Label, Static
 
 from core import subjects
 from core.exclusions import Outcome
@@ -124,16 +126,17 @@ async def test_a_viewer_is_refused_the_identity_queue_and_detaches_in_core(
     assert await refused_actions(rows) == ["identifier.conflict_list", "identifier.detach_list"]
 
 
-async def request_detach(
-    pilot: Pilot[Any], bst: str, kind: str, value: str, reason: str = REASON
-) -> None:
+async def request_detach(pilot: Pilot[Any], bst: str, typed: str, reason: str = REASON) -> None:
+    """Open the form and fill it as staff do: each field, then Enter to the next (the last
+    Enter sends it)."""
     await pilot.press("n")
     await settle(pilot)
-    await type_into(pilot, "#bst", bst)
-    await type_into(pilot, "#kind", kind)
-    await type_into(pilot, "#value", value)
-    await type_into(pilot, "#reason", reason)
-    await pilot.press("enter")
+    for field, text in (("bst", bst), ("value", typed), ("reason", reason)):
+        focused = pilot.app.focused
+        assert isinstance(focused, Input)
+        assert focused.id == field
+        focused.value = text
+        await pilot.press("enter")
     await settle(pilot)
 
 
@@ -153,7 +156,7 @@ async def test_an_officer_asks_and_another_supervisor_detaches_only_that_id(
     sam = await member(services, "sam", Role.SUPERVISOR)
     async with make_app().run_test(size=SIZE) as officer:
         await open_screen(officer, olive, clock, "u")
-        await request_detach(officer, bst, "id", "1234 5678")
+        await request_detach(officer, bst, "id 1234 5678")
         assert status(officer) == f"Detach #1 requested for {bst}; a supervisor decides next."
         assert cells(officer, "#detaches") == [
             ["1", bst, "national ID", "awaiting decision", "olive", "-"]
@@ -171,10 +174,11 @@ async def test_an_officer_asks_and_another_supervisor_detaches_only_that_id(
             await supervisor.press("o")
             await settle(supervisor)
             assert cells(supervisor, "#detaches") == [
-                ["1", bst, "unknown", "detached", "olive", "sam"]
-            ]
+                ["1", bst, "national ID", "detached", "olive", "sam"]
+            ]  # the kind is kept with the request: the link it was read from is gone
+            assert detail(supervisor) == f"#1, national ID of {bst}: {REASON}"
     [made] = await rows("detach_request")
-    assert (made["status"], made["reason"]) == ("detached", REASON)
+    assert (made["status"], made["reason"], made["kind"]) == ("detached", REASON, "national_id")
     assert [r["kind"] for r in await rows("subject_identifier")] == ["msisdn"]
     [exclusion] = await rows("exclusion")
     assert exclusion["status"] == "active"  # the exclusion itself stays
@@ -197,7 +201,7 @@ async def test_a_supervisor_cannot_decide_their_own_detach_and_another_rejects_i
     sue = await member(services, "sue", Role.SUPERVISOR)
     async with make_app().run_test(size=SIZE) as pilot:
         await open_screen(pilot, sam, clock, "u")
-        await request_detach(pilot, person.subject.bst, "phone", "0712 000 001")
+        await request_detach(pilot, person.subject.bst, "0712 000 001")  # a number alone
         await decide(pilot, "y")
         assert status(pilot) == "! Refused: you made this request, so someone else must decide it."
         await decide(pilot, "x")
@@ -222,20 +226,42 @@ async def test_bad_detach_input_gets_clear_messages_and_changes_nothing(
     olive = await member(services, "olive", Role.OFFICER)
     async with make_app().run_test(size=SIZE) as pilot:
         await open_screen(pilot, olive, clock, "u")
-        await request_detach(pilot, bst, "visa", ID)
-        assert status(pilot) == "! Kind: type phone, id, maisha, passport or alien."
-        await request_detach(pilot, bst, "id", "12A45678")
+        for typed in (f"visa {ID}", "id", ID):  # an unknown kind, no value, no kind
+            await request_detach(pilot, bst, typed)
+            assert status(pilot) == (
+                "! Type the kind, then the number: phone, id, maisha, passport or alien."
+            ), typed
+        await request_detach(pilot, bst, "id 12A45678")
         assert status(pilot) == "! That ID number does not follow its rules."
-        await request_detach(pilot, bst, "phone", "0201234567")
+        await request_detach(pilot, bst, "phone 0201234567")
         assert status(pilot) == "! That is not a Kenyan mobile number."
-        await request_detach(pilot, bst, "passport", "AK0123456")
+        await request_detach(pilot, bst, "Passport AK0123456")
         assert status(pilot) == "! That person holds no such number or ID."
-        await request_detach(pilot, "BST-NOBODY", "id", ID)
+        await request_detach(pilot, "BST-NOBODY", f"id {ID}")
         assert status(pilot) == "! That person holds no such number or ID."
-        await request_detach(pilot, bst, "id", ID, reason="mistake")
+        await request_detach(pilot, bst, f"id {ID}", reason="mistake")
         assert status(pilot) == "! Give a reason of 10 to 500 characters."
-        await request_detach(pilot, bst, "id", ID)
-        await request_detach(pilot, bst, "id", ID)
+        await request_detach(pilot, bst, f"id {ID}")
+        await request_detach(pilot, bst, f"id {ID}")
         assert status(pilot) == "! A detach of that number or ID is already under way."
     assert len(await rows("detach_request")) == 1
     assert len(await rows("subject_identifier")) == 2
+
+
+@pytest.mark.parametrize("language", ["en", "sw"])
+async def test_the_detach_request_form_fits_80_by_24_in_either_language(
+    services: Services, make_app: AppFactory, clock: Clock, language: str
+) -> None:
+    olive = await member(services, "olive", Role.OFFICER, language=language)
+    async with make_app().run_test(size=SIZE) as pilot:
+        await open_screen(pilot, olive, clock, "u")
+        await pilot.press("n")
+        await settle(pilot)
+        form = pilot.app.screen.query_one("#form")
+        whole = Region(0, 0, *SIZE)
+        assert whole.contains_region(form.region)
+        fields = list(pilot.app.screen.query(Input))
+        assert [f.id for f in fields] == ["bst", "value", "reason"]
+        hint = list(pilot.app.screen.query(Label))[-1]  # "Enter to confirm, Esc to cancel"
+        for widget in [*fields, hint]:
+            assert form.content_region.contains_region(widget.region), widget

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import ProgressBar
 
 from backoffice.app import BackofficeApp
 from backoffice.screens.reports import ReportsScreen
@@ -84,15 +85,23 @@ async def test_an_officer_sees_the_month_and_exports_it_as_csv_once(
             ["Subscription changes", "Tatu", "3"],
             ["Pushes pending", "Tatu", "1"],
         ]
+        bar = pilot.app.screen.query_one("#progress", ProgressBar)
+        assert not bar.display
+        seen: list[tuple[float, float | None]] = []
+        bar.watch(bar, "progress", lambda done: seen.append((done, bar.total)), init=False)
         await pilot.press("ctrl+s")
         await settle(pilot)
         path = settings.reports_path / "nser-2026-11.csv"
         assert status(pilot) == f"Exported to {path}"
+        assert bar.display
+        assert (bar.progress, bar.total) == (5, 5)
+        assert seen == [(n, 5) for n in range(1, 6)]  # the month's four queries, then the file
         await pilot.press("ctrl+s")  # never over an existing file
         await settle(pilot)
         assert status(pilot) == (
             "! Choose a new file name: letters, digits, '.', '_' and '-' only."
         )
+        assert not bar.display
         for name in ("../outside", "/etc/passwd", ".hidden", "a b"):
             await type_into(pilot, "#file", name)
             await pilot.press("ctrl+s")

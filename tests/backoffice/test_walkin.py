@@ -173,6 +173,41 @@ async def test_someone_already_excluded_longer_is_told_and_nothing_changes(
             f"Already excluded permanently, reference {earlier.reference}: nothing changed."
         )
     assert len(await rows("exclusion")) == 1
+    [visit] = [e for e in await rows("audit_entry") if e["action"] == "walkin.already_excluded"]
+    assert (visit["actor"], visit["after"]) == (
+        "staff:olive",
+        {"reference": earlier.reference, "document": None},
+    )
+
+
+async def test_the_id_seen_is_recorded_as_verified_for_someone_already_excluded(
+    services: Services, make_app: AppFactory, clock: Clock, rows: RowFetcher
+) -> None:
+    olive = await member(services, "olive", Role.OFFICER)
+    earlier = await excluded(services, "+254712345678", Period.PERMANENT)
+    async with make_app().run_test(size=SIZE) as pilot:
+        await open_walkin(pilot, olive, clock)
+        await text_code(pilot, "0712345678")
+        await type_into(pilot, "#document-kind", "passport")
+        await type_into(pilot, "#document", "ak1234567")
+        await type_code(pilot, await texted_code(rows))
+        assert outcome(pilot) == (
+            f"Already excluded permanently, reference {earlier.reference}: exclusion unchanged."
+            " ID recorded as verified."
+        )
+    assert len(await rows("exclusion")) == 1
+    links = sorted((r["kind"], r["status"], r["channel"]) for r in await rows("subject_identifier"))
+    assert links == [("msisdn", "claimed", "ussd"), ("passport", "verified", "backoffice")]
+    entries = await rows("audit_entry")
+    assert "AK1234567" not in str(entries).upper()
+    mine = [(e["action"], e["subject"], e["after"]) for e in entries if e["actor"] == "staff:olive"]
+    bst = (await rows("subject"))[0]["bst"]
+    assert [m[:2] for m in mine[-3:]] == [
+        ("identifier.added", bst),
+        ("exclusion.identifier_added", bst),
+        ("walkin.already_excluded", bst),
+    ]
+    assert mine[-1][2] == {"reference": earlier.reference, "document": "passport"}
 
 
 async def test_bad_numbers_and_a_viewer_are_refused_and_nothing_is_sent(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -13,8 +16,24 @@ from core.audit.verify import Report, verify
 from core.services import Services
 from core.settings import Settings
 from tests.support.databases import RowFetcher, admin
+from tests.support.keys import TEST_AUDIT_SIGNING_KEY, TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
 
 EVERY = timedelta(seconds=5)
+
+
+def nser(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``nser *args`` in a child process against the test's database and keys."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "NSER_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
+        "NSER_INDEX_KEY": TEST_INDEX_KEY,
+        "NSER_AUDIT_SIGNING_KEY": TEST_AUDIT_SIGNING_KEY,
+        "NSER_DATA_DIR": str(settings.data_dir),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "nser", *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 async def write_entries(services: Services, count: int, *, per_commit: int = 1) -> None:

@@ -71,6 +71,19 @@ async def register(
 
 
 @contextlib.asynccontextmanager
+async def receiving(
+    answer: Answer = verified_or_401,
+) -> AsyncIterator[tuple[WebhookReceiver, str]]:
+    """A real webhook receiver on 127.0.0.1 and its URL, for the block's length.
+
+    It knows no secret yet: append the operator's to ``receiver.secrets``.
+    """
+    receiver = WebhookReceiver([], answer=answer)
+    async with serving(receiver.app(), listening_socket()) as base:
+        yield receiver, f"{base}/webhooks"
+
+
+@contextlib.asynccontextmanager
 async def bookie(
     services: Services,
     *,
@@ -80,10 +93,9 @@ async def bookie(
     contact: str | None = None,
 ) -> AsyncIterator[Bookie]:
     """An operator whose webhook URL is a real receiver on 127.0.0.1, for the block's length."""
-    receiver = WebhookReceiver([], answer=answer)
-    async with serving(receiver.app(), listening_socket()) as base:
+    async with receiving(answer) as (receiver, url):
         operator_id, key, secret = await register(
-            services, name=name, url=f"{base}/webhooks", customers=customers, contact=contact
+            services, name=name, url=url, customers=customers, contact=contact
         )
         receiver.secrets.append(secret)
         yield Bookie(operator_id, key, secret, receiver)

@@ -10,9 +10,6 @@ switch its triggers off.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,24 +19,9 @@ from sqlalchemy.exc import DBAPIError
 from core.privileges import APPEND_ONLY, table_privileges
 from core.services import Services
 from core.settings import Settings
-from tests.support.audit import as_superuser, count, sequence, verify_log, write_entries
+from tests.support.audit import as_superuser, count, nser, sequence, verify_log, write_entries
 from tests.support.clock import Clock
 from tests.support.databases import admin
-from tests.support.keys import TEST_AUDIT_SIGNING_KEY, TEST_ENCRYPTION_KEYS, TEST_INDEX_KEY
-
-
-def nser(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url or "",
-        "NSER_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
-        "NSER_INDEX_KEY": TEST_INDEX_KEY,
-        "NSER_AUDIT_SIGNING_KEY": TEST_AUDIT_SIGNING_KEY,
-        "NSER_DATA_DIR": str(settings.data_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "nser", *args], env=env, capture_output=True, text=True, timeout=60
-    )
 
 
 @pytest.fixture
