@@ -39,8 +39,8 @@ async def add(
     Audited ``identifier.added`` (kind and status, never the value). An ID
     already linked to other subjects stays linked to them too, and a conflict is
     queued per other subject (:func:`flag_conflicts`). Linking ``verified`` an
-    identifier already claimed upgrades it. An MSISDN must be free (see
-    :func:`core.identifiers.join_by_reference`).
+    identifier already claimed upgrades it (audited ``identifier.verified``). An
+    MSISDN must be free (see :func:`core.identifiers.join_by_reference`).
     """
     conn = await session.connection()
     statement = (
@@ -60,15 +60,30 @@ async def add(
     )
     if (await conn.execute(statement)).first() is None:
         if status is IdentifierStatus.VERIFIED:
-            await conn.execute(
-                update(LINK)
-                .where(
-                    LINK.c.family == identifier.family.value,
-                    LINK.c.bidx == identifier.bidx,
-                    LINK.c.subject_id == subject.id,
+            upgraded = (
+                await conn.execute(
+                    update(LINK)
+                    .where(
+                        LINK.c.family == identifier.family.value,
+                        LINK.c.bidx == identifier.bidx,
+                        LINK.c.subject_id == subject.id,
+                        LINK.c.status != status.value,
+                    )
+                    .values(status=status.value)
+                    .returning(LINK.c.id)
                 )
-                .values(status=status.value)
-            )
+            ).first()
+            if upgraded is not None:
+                await audit.append(
+                    session,
+                    actor=actor,
+                    action="identifier.verified",
+                    entity=f"subject:{subject.id}",
+                    subject=subject.bst,
+                    before={"kind": identifier.kind.value, "status": IdentifierStatus.CLAIMED},
+                    after={"kind": identifier.kind.value, "status": status.value},
+                    occurred_at=now,
+                )
         return False
     await audit.append(
         session,

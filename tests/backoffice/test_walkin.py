@@ -288,3 +288,9 @@ async def test_an_id_the_person_had_claimed_becomes_verified_at_the_desk(
     links = sorted((r["kind"], r["status"]) for r in await rows("subject_identifier"))
     assert links == [("msisdn", "claimed"), ("national_id", "verified")]
     assert len(await rows("subject")) == 1
+    [upgrade] = [e for e in await rows("audit_entry") if e["action"] == "identifier.verified"]
+    assert (upgrade["actor"], upgrade["before"], upgrade["after"]) == (
+        "staff:olive",
+        {"kind": "national_id", "status": "claimed"},
+        {"kind": "national_id", "status": "verified"},
+    )
