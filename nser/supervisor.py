@@ -32,6 +32,8 @@ MAX_DELAY = 10.0
 STABLE_SECONDS = 60.0
 #: Seconds given to Redis for each clean-up call once the worker stops.
 REDIS_TIMEOUT = 2.0
+#: Seconds a stopping worker gives its running jobs before cancelling them.
+GRACE = 5.0
 
 
 class WorkerSupervisor:
@@ -41,7 +43,7 @@ class WorkerSupervisor:
     ``handle_signals=False`` (the process owns its signals).
     """
 
-    def __init__(self, factory: Callable[[], Worker], *, grace: float = 5.0) -> None:
+    def __init__(self, factory: Callable[[], Worker], *, grace: float = GRACE) -> None:
         self._factory = factory
         self._grace = grace
         self._worker: Worker | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from nser.receiver import (
     serving,
     verified_or_401,
 )
-from nser.supervisor import WorkerSupervisor
+from nser.supervisor import GRACE, WorkerSupervisor
 from nser.worker import create_worker
 
 _licences = itertools.count(1)
@@ -102,10 +103,17 @@ async def bookie(
 
 
 async def run_burst(settings: Settings, services: Services) -> None:
-    """Run a real ARQ worker until its queue is empty (deferred jobs included)."""
+    """Run a real ARQ worker until its queue is empty (deferred jobs included).
+
+    Jobs still finishing their bookkeeping when the queue empties get the
+    supervisor's grace period before ``Worker.close()`` (which cancels them).
+    """
     worker = create_worker(settings, services=services, burst=True, handle_signals=False)
     try:
         await worker.async_run()
+        finishing = [task for task in worker.tasks.values() if not task.done()]
+        if finishing:
+            await asyncio.wait(finishing, timeout=GRACE)
     finally:
         await worker.close()
 
