@@ -7,13 +7,14 @@ they are turned into the asyncpg form here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,10 @@ from core.errors import ConfigurationError
 
 SessionFactory = async_sessionmaker[AsyncSession]
 Record = Mapping[str, Any]
+
+#: A connection idle in the pool for longer than this (seconds) is pinged before use.
+PING_AFTER_IDLE = 5.0
+_IDLE_SINCE = "nser.idle_since"
 
 
 def async_url(url: str) -> str:
@@ -37,7 +42,9 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, timeout: float = 2.0, ping_after_idle: float = PING_AFTER_IDLE
+) -> AsyncEngine:
     """An asyncpg engine for ``url`` with a bounded pool (``pool_size`` + as many overflow).
 
     Every wait is bounded by ``timeout`` seconds: connecting (asyncpg ``timeout``),
@@ -46,12 +53,15 @@ def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> Asy
     server that never answers) and on the server (``statement_timeout``, which
     also ends a lock wait). Statement parameters are left out of error messages
     and logs (``hide_parameters``): they hold blind indexes and gateway input.
+
+    A connection that sat in the pool for more than ``ping_after_idle`` seconds
+    is pinged when checked out, and replaced if the ping fails (a restarted or
+    failed-over server); see :func:`_pinger`.
     """
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=timeout,
         hide_parameters=True,
         # Compact and sorted: the audit log hashes JSON columns as stored (core.audit.entries).
@@ -62,6 +72,37 @@ def create_engine(url: str, *, pool_size: int = 10, timeout: float = 2.0) -> Asy
             "server_settings": {"statement_timeout": str(int(timeout * 1000))},
         },
     )
+    event.listen(engine.sync_engine, "checkin", _mark_idle)
+    event.listen(engine.sync_engine, "checkout", _pinger(ping_after_idle))
+    return engine
+
+
+def _mark_idle(dbapi_connection: Any, record: Any) -> None:
+    """``checkin`` hook: remember when the connection went back to the pool."""
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _pinger(after: float) -> Callable[[Any, Any, Any], None]:
+    """A ``checkout`` hook that pings a connection idle for over ``after`` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, three round trips
+    with asyncpg (``BEGIN``, ``;``, ``ROLLBACK``) before each transaction; a
+    connection just used is known to be alive. A failed ping raises
+    ``DisconnectionError``, on which the pool discards the connection and
+    checks out (or opens) another; a new connection is not pinged. The ping is
+    bounded by the connection's ``command_timeout`` like every statement.
+    """
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < after:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # whatever the failure, this connection is not to be used
+            raise DisconnectionError("connection failed its ping after idling") from exc
+
+    return ping_if_idle
 
 
 class AuditedSession(Session):

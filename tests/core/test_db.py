@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, literal, select, text
+from sqlalchemy import bindparam, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import Driver, create_engine, session_factory
 from core.migrate import upgrade
 from core.models import SmsReminderOptOut
 from core.services import Services
+from core.settings import Settings
 from tests.support.databases import RowFetcher, drop_database, fresh_database
 from tests.support.stores import Process, private_postgres
 
@@ -95,5 +97,52 @@ async def test_a_frozen_server_fails_a_driver_statement_within_the_timeout(
                 with pytest.raises(TimeoutError):
                     await _ADD.fetch(db, {"bidx": "b-2", "now": NOW})
                 assert time.monotonic() - started < 2.0
+    finally:
+        await engine.dispose()
+
+
+_BACKEND = select(func.pg_backend_pid())
+
+
+async def _backend(db: AsyncSession) -> int:
+    pid = await (await db.connection()).scalar(_BACKEND)
+    assert isinstance(pid, int)
+    return pid
+
+
+async def _kill(services: Services, pid: int) -> None:
+    async with services.db() as db:
+        await db.exec(select(func.pg_terminate_backend(pid)))  # type: ignore[call-overload]
+
+
+async def test_a_connection_idle_past_the_limit_is_pinged_and_replaced_when_dead(
+    services: Services, settings: Settings
+) -> None:
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=1, ping_after_idle=0.0)
+    try:
+        async with session_factory(engine)() as db:
+            first = await _backend(db)
+        await _kill(services, first)
+        async with session_factory(engine)() as db:
+            assert await _backend(db) != first  # the ping failed: a new connection
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_just_used_is_not_pinged(services: Services, settings: Settings) -> None:
+    # The other side of the trade: no round trips before a recently used connection's
+    # transaction, so a server that dies meanwhile costs that one transaction.
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with session_factory(engine)() as db:
+            first = await _backend(db)
+        await _kill(services, first)
+        async with session_factory(engine)() as db:
+            with pytest.raises(DBAPIError):
+                await _backend(db)
+        async with session_factory(engine)() as db:
+            assert await _backend(db) != first  # and the pool has replaced it
     finally:
         await engine.dispose()
