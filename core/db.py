@@ -45,7 +45,7 @@ def async_url(url: str) -> str:
 def create_engine(
     url: str, *, pool_size: int = 10, timeout: float = 2.0, ping_after_idle: float = PING_AFTER_IDLE
 ) -> AsyncEngine:
-    """An asyncpg engine for ``url`` with a bounded pool (``pool_size`` + as many overflow).
+    """An asyncpg engine for ``url`` with a bounded pool (up to ``2 * pool_size`` connections).
 
     Every wait is bounded by ``timeout`` seconds: connecting (asyncpg ``timeout``),
     checking a connection out of the pool (``pool_timeout``), and each statement,
@@ -60,8 +60,12 @@ def create_engine(
     """
     engine = create_async_engine(
         async_url(url),
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: under load SQLAlchemy closes an overflow connection whenever the
+        # pool's queue is momentarily full and opens another for the next waiter (connect,
+        # TLS attempt, codecs), which then prepares every statement anew. Kept connections
+        # (opened on demand) cost none of that.
+        pool_size=2 * pool_size,
+        max_overflow=0,
         pool_timeout=timeout,
         hide_parameters=True,
         # Compact and sorted: the audit log hashes JSON columns as stored (core.audit.entries).
