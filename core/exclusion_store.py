@@ -3,8 +3,9 @@
 A self-exclusion is on the citizen's hot path (a USSD answer within seconds,
 under load), so each step is one SQLAlchemy Core statement over the SQLModel
 tables, built once at import with bind parameters (building a statement with a
-CTE costs more CPU than executing it), and rows come back as small frozen
-dataclasses rather than ORM instances:
+CTE costs more CPU than executing it); the citizen's steps run on the driver
+(:class:`core.db.Driver`, in the session's transaction), and rows come back as
+small frozen dataclasses rather than ORM instances:
 
 1. :func:`lock_subject`: a transaction-scoped advisory lock on the number's
    blind index serialises everyone acting on one MSISDN (creating a subject,
