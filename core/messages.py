@@ -17,12 +17,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, and_, bindparam, exists, func, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import queue
 from core.crypto import KeyRing
+from core.db import Driver
 from core.models import MessageKind, MessageStatus, SmsMessage, SmsReminderOptOut, Subject
 from core.subjects import MSISDN_FIELD
 
@@ -99,6 +111,56 @@ async def write(
     return message_id
 
 
+def _for_subject(*, optional: bool) -> Driver:
+    """``INSERT … SELECT`` of a notice from the subject's row (see :func:`write_for_subject`)."""
+    source = select(
+        bindparam("kind", type_=String),
+        bindparam("dedupe_key", type_=String),
+        bindparam("template", type_=String),
+        bindparam("params", type_=MESSAGE.c.params.type),
+        SUBJECT.c.language,
+        SUBJECT.c.msisdn_sealed,
+        SUBJECT.c.msisdn_bidx,
+        bindparam("exclusion_id", type_=MESSAGE.c.exclusion_id.type),
+        literal(MessageStatus.QUEUED.value),
+        literal(0),
+        bindparam("send_at", type_=DateTime(timezone=True)),
+        bindparam("now", type_=DateTime(timezone=True)),
+        bindparam("now", type_=DateTime(timezone=True)),
+    ).where(
+        SUBJECT.c.id == bindparam("subject_id", type_=BigInteger),
+        SUBJECT.c.msisdn_bidx.is_not(None),
+    )
+    if optional:
+        source = source.where(~exists().where(OPT_OUT.c.msisdn_bidx == SUBJECT.c.msisdn_bidx))
+    columns = [
+        "kind",
+        "dedupe_key",
+        "template",
+        "params",
+        "language",
+        "msisdn_sealed",
+        "msisdn_bidx",
+        "exclusion_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    ]
+    return Driver(
+        insert(MESSAGE)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(MESSAGE.c.id)
+    )
+
+
+# On the driver (core.db.Driver): a confirmation is written on the citizen's hot path.
+_FOR_SUBJECT = _for_subject(optional=False)
+_FOR_SUBJECT_OPTIONAL = _for_subject(optional=True)
+
+
 async def write_for_subject(
     session: AsyncSession,
     *,
@@ -123,49 +185,21 @@ async def write_for_subject(
     Returns the message id, or ``None`` when nothing was written (already
     written, or turned off).
     """
-    source = select(
-        literal(kind.value),
-        literal(dedupe_key),
-        literal(template),
-        bindparam("params", type_=MESSAGE.c.params.type),
-        SUBJECT.c.language,
-        SUBJECT.c.msisdn_sealed,
-        SUBJECT.c.msisdn_bidx,
-        literal(exclusion_id, type_=MESSAGE.c.exclusion_id.type),
-        literal(MessageStatus.QUEUED.value),
-        literal(0),
-        bindparam("send_at", type_=DateTime(timezone=True)),
-        bindparam("now", type_=DateTime(timezone=True)),
-        bindparam("now", type_=DateTime(timezone=True)),
-    ).where(SUBJECT.c.id == subject_id, SUBJECT.c.msisdn_bidx.is_not(None))
-    if optional if optional is not None else kind in OPTIONAL_KINDS:
-        source = source.where(~exists().where(OPT_OUT.c.msisdn_bidx == SUBJECT.c.msisdn_bidx))
-    columns = [
-        "kind",
-        "dedupe_key",
-        "template",
-        "params",
-        "language",
-        "msisdn_sealed",
-        "msisdn_bidx",
-        "exclusion_id",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-        "updated_at",
-    ]
-    statement = (
-        insert(MESSAGE)
-        .from_select(columns, source)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(MESSAGE.c.id)
-    )
+    skip_opted_out = optional if optional is not None else kind in OPTIONAL_KINDS
+    statement = _FOR_SUBJECT_OPTIONAL if skip_opted_out else _FOR_SUBJECT
     send_at = max(send_at or now, now)
-    values = {"params": params, "now": now, "send_at": send_at}
-    message_id: int | None = (
-        await (await session.connection()).execute(statement, values)
-    ).scalar()
+    values = {
+        "kind": kind.value,
+        "dedupe_key": dedupe_key,
+        "template": template,
+        "params": params,
+        "exclusion_id": exclusion_id,
+        "subject_id": subject_id,
+        "now": now,
+        "send_at": send_at,
+    }
+    row = await statement.first(session, values)
+    message_id: int | None = None if row is None else row["id"]
     if message_id is not None and send_at <= now:
         await _enqueue_after_commit(session, message_id)
     return message_id

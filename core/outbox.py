@@ -48,6 +48,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import queue
+from core.db import Driver
 from core.models import (
     Delivery,
     DeliveryStatus,
@@ -122,7 +123,8 @@ _targets = (
 )
 _occurred = bindparam("occurred", type_=String)
 _skipped = _targets.c.status == DeliveryStatus.SKIPPED.value
-_FAN_OUT = (
+# On the driver (core.db.Driver): every exclusion event fans out, the citizen waiting.
+_FAN_OUT = Driver(
     insert(DELIVERY)
     .from_select(
         [
@@ -210,15 +212,15 @@ async def fan_out(
         "now": occurred_at,
         "through": through,
     }
-    rows = (await (await session.connection()).execute(_FAN_OUT, params)).all()
+    rows = await _FAN_OUT.fetch(session, params)
     for row in rows:
-        if row.status == _PENDING:
+        if row["status"] == _PENDING:
             await queue.later(
                 session,
                 JOB,
-                job_id=job_id(row.id, 0),
-                delivery_id=row.id,
-                operator_id=row.operator_id,
+                job_id=job_id(row["id"], 0),
+                delivery_id=row["id"],
+                operator_id=row["operator_id"],
                 attempt=0,
             )
     return len(rows)
