@@ -18,26 +18,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from uuid import uuid4
 
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
-from arq.jobs import serialize_job
-from arq.utils import timestamp_ms, to_ms
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
 
-#: ARQ's ``enqueue_job`` (arq.connections) as one script: KEYS job, result, queue;
-#: ARGV expiry (ms), serialized job, score (ms), job id. 0: the id is taken.
-_ENQUEUE = """
-if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
-redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-return 1
-"""
 #: The ARQ queue every NSER job goes through (the worker listens on it).
 QUEUE = "nser:queue"
 _PENDING = "nser.queue.pending"
@@ -114,23 +102,10 @@ async def enqueue(queue: ArqRedis, job: Job) -> bool:
 
     For a caller that committed without a session (a single autocommitted
     statement); :func:`commit` uses it for the jobs of a transaction.
-
-    It writes what ARQ's ``enqueue_job`` writes (the pickled job under
-    ``arq:job:<id>`` with the same expiry, the id in the queue's sorted set,
-    scored by when it may start), and likewise writes nothing while a job or a
-    result with that id exists, but in one atomic script: one round trip
-    instead of ``enqueue_job``'s three (``WATCH``, ``EXISTS``, ``MULTI … EXEC``).
     """
-    job_id = job.job_id or uuid4().hex
-    enqueued_ms = timestamp_ms()
-    score = enqueued_ms + (to_ms(job.defer_by) or 0)
-    payload = serialize_job(
-        job.function, (), job.kwargs, None, enqueued_ms, serializer=queue.job_serializer
-    )
     try:
-        await queue.register_script(_ENQUEUE)(
-            keys=[job_key_prefix + job_id, result_key_prefix + job_id, queue.default_queue_name],
-            args=[score - enqueued_ms + queue.expires_extra_ms, payload, score, job_id],
+        await queue.enqueue_job(
+            job.function, _job_id=job.job_id, _defer_by=job.defer_by, **job.kwargs
         )
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import text
@@ -96,24 +94,3 @@ async def test_redis_down_at_commit_keeps_the_commit_and_reports_the_job(
         await broken.close()
     assert [job.job_id for job in missed] == ["sms:1", "lost-from-queue"]
     assert len(await rows("exclusion")) == 1
-
-
-async def test_enqueue_writes_what_arq_reads_once_per_job_id(services: Services) -> None:
-    # core.queue.enqueue is ARQ's enqueue_job in one script: ARQ must see the same job.
-    first = queue.Job("deliver_webhook", "delivery:7:0", {"delivery_id": 7, "attempt": 0})
-    later = queue.Job("expire_exclusions", "later", defer_by=timedelta(minutes=5))
-    assert await queue.enqueue(services.queue, first)
-    assert await queue.enqueue(services.queue, later)
-    assert await queue.enqueue(services.queue, first)  # queued already: nothing more
-    jobs = {job.job_id: job for job in await services.queue.queued_jobs()}
-    assert sorted(str(job_id) for job_id in jobs) == ["delivery:7:0", "later"]
-    assert (jobs["delivery:7:0"].function, jobs["delivery:7:0"].kwargs) == (
-        "deliver_webhook",
-        {"delivery_id": 7, "attempt": 0},
-    )
-    scores = dict(await services.queue.zrange(queue.QUEUE, 0, -1, withscores=True))
-    assert scores[b"later"] - scores[b"delivery:7:0"] == pytest.approx(300_000, abs=5_000)
-    ttl = await services.queue.pttl("arq:job:later")
-    assert 86_400_000 < ttl <= 86_700_000  # ARQ's: a day past the start
-    # ARQ's own enqueue_job sees the id as taken, as it would its own job.
-    assert await services.queue.enqueue_job("deliver_webhook", _job_id="delivery:7:0") is None
