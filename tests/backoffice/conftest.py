@@ -49,6 +49,16 @@ async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
     await pilot.pause()
 
 
+async def fill(pilot: Pilot[Any], key: str, **values: str) -> None:
+    """Press ``key`` for a form, type ``values`` into its fields and confirm."""
+    await pilot.press(key)
+    await settle(pilot)
+    for field, text in values.items():
+        await type_into(pilot, f"#{field}", text)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 async def sign_in(pilot: Pilot[Any], who: Member, clock: Clock, *, code: str | None = None) -> None:
     """Type username, password and the current code, and submit."""
     await type_into(pilot, "#username", who.principal.username)

@@ -29,11 +29,11 @@ from tests.backoffice.conftest import (
     SIZE,
     AppFactory,
     cells,
+    fill,
     screen_text,
     settle,
     sign_in,
     status,
-    type_into,
 )
 from tests.support.audit import nser, sequence
 from tests.support.clock import Clock
@@ -55,16 +55,6 @@ async def open_screen(pilot: Pilot[Any], who: Member, clock: Clock, key: str) ->
     clock.advance(seconds=30)
     await sign_in(pilot, who, clock)
     await pilot.press(key)
-    await settle(pilot)
-
-
-async def fill(pilot: Pilot[Any], key: str, **values: str) -> None:
-    """Press ``key`` for a form, type ``values`` into its fields and confirm."""
-    await pilot.press(key)
-    await settle(pilot)
-    for field, text in values.items():
-        await type_into(pilot, f"#{field}", text)
-    await pilot.press("enter")
     await settle(pilot)
 
 

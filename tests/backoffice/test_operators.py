@@ -15,11 +15,11 @@ from tests.backoffice.conftest import (
     SIZE,
     AppFactory,
     cells,
+    fill,
     screen_text,
     settle,
     sign_in,
     status,
-    type_into,
 )
 from tests.support.audit import refused_actions
 from tests.support.clock import Clock
@@ -31,16 +31,6 @@ from tests.support.staff import Member, excluded, member
 async def open_operators(pilot: Pilot[Any], who: Member, clock: Clock) -> None:
     await sign_in(pilot, who, clock)
     await pilot.press("p")
-    await settle(pilot)
-
-
-async def fill(pilot: Pilot[Any], key: str, **values: str) -> None:
-    """Press ``key`` for a form, type ``values`` into its fields and confirm."""
-    await pilot.press(key)
-    await settle(pilot)
-    for field, text in values.items():
-        await type_into(pilot, f"#{field}", text)
-    await pilot.press("enter")
     await settle(pilot)
 
 

@@ -13,12 +13,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import Driver, create_engine, session_factory
-from core.migrate import upgrade
 from core.models import SmsReminderOptOut
 from core.services import Services
 from core.settings import Settings
-from tests.support.databases import RowFetcher, drop_database, fresh_database
-from tests.support.stores import Process, private_postgres
+from tests.support.databases import RowFetcher
+from tests.support.stores import Process, migrated_private_postgres
 
 OPT_OUT = SmsReminderOptOut.__table__  # type: ignore[attr-defined]
 NOW = datetime(2026, 11, 21, 9, tzinfo=UTC)
@@ -77,11 +76,8 @@ async def test_driver_errors_are_dbapi_errors_without_parameters(services: Servi
 @pytest.fixture(scope="module")
 def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Process]]:
     """A migrated database on a PostgreSQL server of this module's own."""
-    with private_postgres(tmp_path_factory.mktemp("pg")) as (server_url, process):
-        url = fresh_database(server_url)
-        upgrade(url)
-        yield url, process
-        drop_database(server_url, url)
+    with migrated_private_postgres(tmp_path_factory.mktemp("pg")) as made:
+        yield made
 
 
 async def test_a_frozen_server_fails_a_driver_statement_within_the_timeout(

