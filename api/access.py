@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from api.problems import Problem
 from core.api_access import Principal
@@ -84,13 +84,23 @@ async def read_body(request: Request, model: type[Model], limit: int) -> Model:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+    # ASGI's receive read directly: Starlette's ``request.stream()`` is an async generator
+    # around the same loop, a measurable share of a lookup's CPU (bench/README.md).
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await request.receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
             raise _too_large(limit)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
     try:
-        return model.model_validate_json(bytes(body))
+        return model.model_validate_json(b"".join(chunks))
     except ValidationError as exc:
         errors = [
             {

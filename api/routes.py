@@ -35,6 +35,10 @@ PAGE_MAX = 1_000
 TEST_WEBHOOK_COST = 100
 
 
+#: ``{"excluded":false}`` as :class:`starlette.responses.JSONResponse` renders it.
+NOT_EXCLUDED = JSONResponse({"excluded": False}).body
+
+
 def standing_json(standing: Standing | None) -> dict[str, Any]:
     """``{"excluded": false}`` or ``{"excluded": true, "bst": …, "until": …}`` (ISO 8601 UTC)."""
     if standing is None:
@@ -99,6 +103,8 @@ async def lookup(request: Request) -> Response:
         now=now,
         indexes=ids.indexes,
     )
+    if standing is None:  # most answers: the same bytes every time, rendered once
+        return Response(NOT_EXCLUDED, media_type="application/json")
     return JSONResponse(standing_json(standing))
 
 

@@ -29,8 +29,12 @@ class AccessLog:
         self.redact = redact
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on and log it once answered (status 500 if it raised)."""
-        if scope["type"] != "http":
+        """Pass the request on and log it once answered (status 500 if it raised).
+
+        With ``nser.access`` not logging ``INFO`` (``NSER_LOG_LEVEL=WARNING``) the
+        request goes straight through: no line would be written, so nothing is timed.
+        """
+        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -79,16 +79,25 @@ class Channels:
     ``/ussd/events``) goes to that channel's app, which keeps its own routes and
     error convention; everything else, and the lifespan, goes to ``root``.
     Unlike a Starlette ``Mount``, the bare prefix is served as it is (the gateway
-    posts to ``/ussd``, which a mount would redirect to ``/ussd/``).
+    posts to ``/ussd``, which a mount would redirect to ``/ussd/``). Every HTTP
+    request gets the process's services in its scope first (``services()``, read
+    per request: an app that opens its own has them only once its lifespan began).
     """
 
-    def __init__(self, root: ASGIApp, channels: dict[str, ASGIApp]) -> None:
+    def __init__(
+        self,
+        root: ASGIApp,
+        channels: dict[str, ASGIApp],
+        services: Callable[[], Services | None],
+    ) -> None:
         self.root = root
         self.channels = channels
+        self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Hand the request to the channel that owns its path, else to ``root``."""
         if scope["type"] == "http":
+            scope[SCOPE_KEY] = self.services()
             path: str = scope["path"]
             for prefix, app in self.channels.items():
                 if path == prefix or path.startswith(prefix + "/"):
@@ -135,11 +144,6 @@ def create_app(
             api_app.PREFIX: api_app.create_app(settings),
             sms_app.PREFIX: sms_app.create_app(settings),
         },
+        lambda: current["services"],
     )
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope[SCOPE_KEY] = current["services"]
-        await channels(scope, receive, send)
-
-    return AccessLog(app, redact=path_redactor(settings))
+    return AccessLog(channels, redact=path_redactor(settings))

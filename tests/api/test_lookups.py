@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 
@@ -140,6 +140,31 @@ async def test_an_oversized_body_gets_413(client: httpx.AsyncClient, operator: R
     )
     assert response.status_code == 413
     assert response.json()["title"] == "Body too large"
+
+
+async def test_an_oversized_body_sent_in_chunks_without_a_length_gets_413(
+    client: httpx.AsyncClient, operator: Registered
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"msisdn": "' + NUMBER.encode() + b'"'
+        for _ in range(5):
+            yield b" " * 1_000
+
+    response = await client.post("/v1/lookups", content=chunks(), headers=operator.auth)
+    assert response.status_code == 413
+    assert response.json()["title"] == "Body too large"
+
+
+async def test_a_body_sent_in_chunks_is_read_whole(
+    client: httpx.AsyncClient, operator: Registered
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"msisdn": '
+        yield b'"' + NUMBER.encode() + b'"}'
+
+    response = await client.post("/v1/lookups", content=chunks(), headers=operator.auth)
+    assert response.status_code == 200
+    assert response.json() == {"excluded": False}
 
 
 async def test_every_answer_carries_a_request_id_and_echoes_the_callers(
