@@ -52,7 +52,7 @@ def normalise_msisdn(raw: str) -> str:
     costs more than the rest of a menu step).
 
     Two savings on the uncached path, neither changing an answer: a number
-    already in Kenyan E.164 form skips the text parser (:func:`_read`), and
+    in Kenyan E.164 or national form skips the text parser (:func:`_read`), and
     validity and type come from one ``number_type`` call, which is what
     ``is_valid_number`` itself decides by (``UNKNOWN`` exactly when invalid).
 
@@ -72,18 +72,25 @@ def normalise_msisdn(raw: str) -> str:
 
 
 def _read(text: str) -> PhoneNumber:
-    """``phonenumbers.parse(text, "KE")``, built directly when ``text`` is Kenyan E.164.
+    """``phonenumbers.parse(text, "KE")``, built directly for the two common Kenyan spellings.
 
     ``+254`` then nine ASCII digits, the first not 0, is what operators and the
-    gateway send; ``parse`` would return exactly this object (a test compares
-    both across the number space) at several times the cost.
+    gateway send; ``0`` then the same nine digits is how people and customer
+    databases write it (the national prefix, which ``parse`` strips for region
+    KE). For both, ``parse`` would return exactly this object (a test compares
+    every verdict across the number space in four spellings) at several times the
+    cost: 5 µs instead of 15 µs for a national spelling (``bench.costs``).
 
     Raises:
         InvalidMsisdn: ``parse`` refused the text.
     """
-    digits = text[4:]
-    kenyan = len(text) == 13 and text.startswith(_KE_PREFIX) and digits[:1] != "0"
-    if kenyan and digits.isascii() and digits.isdigit():
+    if len(text) == 13 and text.startswith(_KE_PREFIX):
+        digits = text[4:]
+    elif len(text) == 10 and text[:1] == "0":
+        digits = text[1:]
+    else:
+        digits = ""
+    if digits[:1] not in ("", "0") and digits.isascii() and digits.isdigit():
         return PhoneNumber(country_code=_KE_CODE, national_number=int(digits))
     try:
         return phonenumbers.parse(text, DEFAULT_REGION)

@@ -131,5 +131,6 @@ def test_every_spelling_gets_the_verdict_phonenumbers_gives() -> None:
             spellings += [f"+254{digits}", f"254{digits}", f"0{digits}", f"+2540{digits}"]
     spellings += [f"+254{rng.randrange(10**8):08d}" for _ in range(200)]  # too short
     spellings += ["+254７12345678", "+254 712 345678", "+447911123456", "+12025550123", "+254"]
+    spellings += ["0７12345678", "0712 345678", "07123456789", "071234567", "0" * 10, "00712345678"]
     wrong = [s for s in spellings if _our_verdict(s) != _library_verdict(s)]
     assert wrong == []
