@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, preferences, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
-from core.exclusion_store import SubjectRow
+from core.exclusion_store import LockedSubject, SubjectRow
 from core.i18n import LANGUAGES
 from core.identity import normalise_msisdn
 from core.models import Channel
@@ -43,6 +43,39 @@ async def enrol(
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
         ValueError: unknown ``language``.
     """
+    locked = await enrol_locked(
+        session,
+        keyring=keyring,
+        msisdn=msisdn,
+        language=language,
+        actor=actor,
+        now=now,
+        channel=channel,
+    )
+    return locked.subject
+
+
+async def enrol_locked(
+    session: AsyncSession,
+    *,
+    keyring: KeyRing,
+    msisdn: str,
+    language: str,
+    actor: str,
+    now: datetime,
+    channel: Channel | None = None,
+    request_key: str | None = None,
+) -> LockedSubject:
+    """:func:`enrol`, saying whether the subject is new and if so whether ``request_key`` was used.
+
+    For :func:`core.exclusions.self_exclude`: a subject made by this call has no
+    exclusion yet, and the statement that made it also read whether an exclusion
+    event carries ``request_key`` (:class:`core.exclusion_store.LockedSubject`).
+
+    Raises:
+        InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
+        ValueError: unknown ``language``.
+    """
     if language not in LANGUAGES:
         raise ValueError(f"unsupported language {language!r}")
     e164 = normalise_msisdn(msisdn)
@@ -55,6 +88,7 @@ async def enrol(
         language=language,
         now=now,
         channel=channel,
+        request_key=request_key,
     )
     subject = locked.subject
     if locked.created:
@@ -72,5 +106,5 @@ async def enrol(
         await preferences.audit_language(
             session, subject=subject, language=language, actor=actor, now=now
         )
-        subject = SubjectRow(subject.id, subject.bst, language)
-    return subject
+        locked = LockedSubject(SubjectRow(subject.id, subject.bst, language), created=False)
+    return locked

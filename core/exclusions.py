@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, lift_store, links, notices, outbox, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
-from core.enrolment import enrol
+from core.enrolment import enrol_locked
 from core.errors import AlreadyExcluded, ExclusionConflict, NotFound, RequestKeyConflict
 from core.exclusion_store import EventRow, ExclusionRow, SubjectRow
 from core.models import Channel, EventType, ExclusionStatus
@@ -238,8 +238,9 @@ async def self_exclude(
     new end (``exclusion.extended``). A repeated ``request_key`` returns the first
     outcome with ``replayed=True`` and changes nothing. The subject row is locked
     for the rest of the transaction, so concurrent requests for one person queue.
-    Three statements for a new person (see :mod:`core.exclusion_store`), plus the
-    audit entries at commit.
+    For a new person the statement that creates the subject also reads whether
+    ``request_key`` was used, so the standing costs no statement of its own (see
+    :mod:`core.exclusion_store`); the audit entries are written at commit.
 
     Raises:
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
@@ -250,7 +251,7 @@ async def self_exclude(
         ValueError: unknown ``channel`` or ``language``.
     """
     channel = Channel(channel)  # a plain string from a caller must still name a channel
-    subject = await enrol(
+    locked = await enrol_locked(
         session,
         keyring=keyring,
         msisdn=msisdn,
@@ -258,11 +259,18 @@ async def self_exclude(
         actor=actor,
         now=now,
         channel=channel,
+        request_key=request_key,
     )
-    # Under the subject lock: a twin request that won it has committed by now.
-    standing = await store.standing_under_lock(
-        session, subject_id=subject.id, request_key=request_key
-    )
+    subject = locked.subject
+    if locked.key_used is not None:
+        # Made just now under the number's lock: no exclusion yet, and the statement
+        # that made it read whether the key was used (one round trip fewer).
+        standing = store.Standing(active=None, key_used=locked.key_used)
+    else:
+        # Under the subject lock: a twin request that won it has committed by now.
+        standing = await store.standing_under_lock(
+            session, subject_id=subject.id, request_key=request_key
+        )
     if standing.key_used:
         earlier = await replay(session, request_key=request_key)
         assert earlier is not None
