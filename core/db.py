@@ -15,7 +15,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +33,7 @@ Record = Mapping[str, Any]
 #: A connection idle in the pool for longer than this (seconds) is pinged before use.
 PING_AFTER_IDLE = 5.0
 _IDLE_SINCE = "nser.idle_since"
+_CONNECTION = "nser.driver.connection"
 
 
 def async_url(url: str) -> str:
@@ -109,6 +115,16 @@ def _pinger(after: float) -> Callable[[Any, Any, Any], None]:
     return ping_if_idle
 
 
+def _forget_connection(session: Session, transaction: Any) -> None:
+    """``after_transaction_end`` hook: drop the connection :func:`_connection` kept.
+
+    Kept past its transaction the entry would tie the session to that
+    transaction in a cycle only the cyclic collector frees.
+    """
+    if transaction.parent is None:
+        session.info.pop(_CONNECTION, None)
+
+
 class AuditedSession(Session):
     """A session that inserts its pending audit entries just before it commits.
 
@@ -120,6 +136,7 @@ class AuditedSession(Session):
 event.listen(AuditedSession, "before_commit", audit.insert_pending)
 event.listen(AuditedSession, "after_transaction_end", audit.drop_pending)
 event.listen(AuditedSession, "after_transaction_end", queue.drop_pending)
+event.listen(AuditedSession, "after_transaction_end", _forget_connection)
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
@@ -190,7 +207,7 @@ class Driver:
         self, session: AsyncSession, params: Mapping[str, Any] | None = None
     ) -> list[Record]:
         """Every row the statement returns (an empty list for none, or no ``RETURNING``)."""
-        conn = await session.connection()
+        conn = await _connection(session)
         adapted: Any = conn.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
         compiled = self._compiled or self._compile(conn.dialect)
         given = params or {}
@@ -218,6 +235,24 @@ class Driver:
         """The first row the statement returns, or ``None``."""
         rows = await self.fetch(session, params)
         return rows[0] if rows else None
+
+
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """``await session.connection()``, remembered for the rest of the session's transaction.
+
+    ``AsyncSession.connection`` crosses into SQLAlchemy's greenlet on every call
+    (about a tenth of the CPU of a driver statement); within one active
+    transaction the answer cannot change, so it is kept in the session's ``info``
+    beside the transaction it belongs to, and asked afresh for any other.
+    """
+    sync = session.sync_session
+    transaction = sync.get_transaction()
+    kept: tuple[Any, AsyncConnection] | None = sync.info.get(_CONNECTION)
+    if transaction is not None and transaction.is_active and kept and kept[0] is transaction:
+        return kept[1]
+    conn = await session.connection()
+    sync.info[_CONNECTION] = (sync.get_transaction(), conn)
+    return conn
 
 
 def _processed(row: Any, results: tuple[tuple[int, Callable[[Any], Any]], ...]) -> Record:

@@ -45,6 +45,20 @@ async def test_driver_writes_roll_back_with_the_session(
     assert [row["msisdn_bidx"] for row in await rows("sms_reminder_opt_out")] == ["b-2"]
 
 
+async def test_the_driver_follows_the_session_from_one_transaction_to_the_next(
+    services: Services, rows: RowFetcher
+) -> None:
+    async with services.db() as db:
+        await _ADD.fetch(db, {"bidx": "b-1", "now": NOW})
+        await db.commit()
+        await _ADD.fetch(db, {"bidx": "b-2", "now": NOW})  # a new transaction, undone below
+        await db.rollback()
+        await _ADD.fetch(db, {"bidx": "b-3", "now": NOW})
+        await db.commit()
+    kept = sorted(row["msisdn_bidx"] for row in await rows("sms_reminder_opt_out"))
+    assert kept == ["b-1", "b-3"]
+
+
 async def test_driver_and_session_statements_share_one_transaction(services: Services) -> None:
     async with services.db() as db:
         await db.exec(select(literal(1)))  # type: ignore[call-overload]
