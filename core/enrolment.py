@@ -28,49 +28,20 @@ async def enrol(
     actor: str,
     now: datetime,
     channel: Channel | None = None,
-) -> SubjectRow:
+    request_key: str | None = None,
+) -> LockedSubject:
     """The subject ``msisdn`` is linked to, created if new, locked until the transaction ends.
 
     A new subject gets ``msisdn`` as its contact number and first link
-    (claimed, from ``channel``).
+    (claimed, from ``channel``), and is audited (``subject.created``); an
+    existing one whose preferred language differs from ``language`` gets it
+    (audited as ``subject.language_changed``). Concurrent requests for one
+    person queue on the lock (see :func:`core.exclusion_store.lock_subject`).
 
-    A new subject is audited (``subject.created``); an existing one whose
-    preferred language differs from ``language`` gets it (audited as
-    ``subject.language_changed``). Concurrent requests for one person queue on
-    the lock (see :func:`core.exclusion_store.lock_subject`).
-
-    Raises:
-        InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.
-        ValueError: unknown ``language``.
-    """
-    locked = await enrol_locked(
-        session,
-        keyring=keyring,
-        msisdn=msisdn,
-        language=language,
-        actor=actor,
-        now=now,
-        channel=channel,
-    )
-    return locked.subject
-
-
-async def enrol_locked(
-    session: AsyncSession,
-    *,
-    keyring: KeyRing,
-    msisdn: str,
-    language: str,
-    actor: str,
-    now: datetime,
-    channel: Channel | None = None,
-    request_key: str | None = None,
-) -> LockedSubject:
-    """:func:`enrol`, saying whether the subject is new and if so whether ``request_key`` was used.
-
-    For :func:`core.exclusions.self_exclude`: a subject made by this call has no
-    exclusion yet, and the statement that made it also read whether an exclusion
-    event carries ``request_key`` (:class:`core.exclusion_store.LockedSubject`).
+    The answer says whether the subject is new; for a new one, whether an
+    exclusion event already carries ``request_key`` (read by the statement that
+    made it, so :func:`core.exclusions.self_exclude` asks no more: a subject
+    made just now has no exclusion yet).
 
     Raises:
         InvalidMsisdn: see :func:`core.identity.normalise_msisdn`.

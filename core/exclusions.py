@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core import audit, lift_store, links, notices, outbox, periods, subjects
 from core import exclusion_store as store
 from core.crypto import KeyRing
-from core.enrolment import enrol_locked
+from core.enrolment import enrol
 from core.errors import AlreadyExcluded, ExclusionConflict, NotFound, RequestKeyConflict
 from core.exclusion_store import EventRow, ExclusionRow, SubjectRow
 from core.models import Channel, EventType, ExclusionStatus
@@ -251,7 +251,7 @@ async def self_exclude(
         ValueError: unknown ``channel`` or ``language``.
     """
     channel = Channel(channel)  # a plain string from a caller must still name a channel
-    locked = await enrol_locked(
+    locked = await enrol(
         session,
         keyring=keyring,
         msisdn=msisdn,

@@ -131,9 +131,10 @@ async def opt_in(
         ValueError: unknown ``channel`` or ``language``.
     """
     channel = Channel(channel)
-    subject = await enrol(
+    enrolled = await enrol(
         session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now
     )
+    subject = enrolled.subject
     conn = await session.connection()
     state = (await conn.execute(_STATE, {"sid": subject.id})).first()
     if state is not None and state.active:

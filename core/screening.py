@@ -137,9 +137,10 @@ async def record(
     """
     scored = instrument.score(answers)
     channel = Channel(channel)
-    subject = await enrol(
+    enrolled = await enrol(
         session, keyring=keyring, msisdn=msisdn, language=language, actor=actor, now=now
     )
+    subject = enrolled.subject
     conn = await session.connection()
     # Under the subject lock: a twin request of this subject has committed by now.
     earlier = (await conn.execute(_OF_REQUEST, {"request_key": request_key})).mappings().all()
