@@ -173,8 +173,8 @@ _linked = (
 
 
 def _key_used() -> Any:
-    """SQL: whether an exclusion event already carries ``:request_key`` (none given: false)."""
-    given = bindparam("request_key", type_=String, required=False, value=None)
+    """SQL: whether an exclusion event already carries ``:request_key`` (``None``: false)."""
+    given = bindparam("request_key", type_=String)
     return select(literal(True)).where(EVENT.c.idempotency_key == given).exists()
 
 
@@ -285,13 +285,7 @@ async def set_language(
 
 _ONE = select(literal(1).label("one")).subquery()
 _STANDING = (
-    select(
-        select(literal(True))
-        .where(EVENT.c.idempotency_key == bindparam("request_key", type_=String))
-        .exists()
-        .label("key_used"),
-        *_columns(EXCLUSION, ExclusionRow),
-    )
+    select(_key_used().label("key_used"), *_columns(EXCLUSION, ExclusionRow))
     .select_from(_ONE)
     .outerjoin(
         EXCLUSION,
@@ -315,10 +309,16 @@ class Standing:
 
 
 async def standing_under_lock(
-    session: AsyncSession, *, subject_id: int, request_key: str
+    session: AsyncSession, *, locked: LockedSubject, request_key: str
 ) -> Standing:
-    """The subject's active exclusion (in force or awaiting expiry) and the key's use, one query."""
-    params = {"subject_id": subject_id, "request_key": request_key}
+    """The subject's active exclusion (in force or awaiting expiry) and the key's use, one query.
+
+    No query for a subject :func:`lock_subject` has just made: it has no exclusion
+    yet, and the statement that made it read the key's use (``locked.key_used``).
+    """
+    if locked.key_used is not None:
+        return Standing(active=None, key_used=locked.key_used)
+    params = {"subject_id": locked.subject.id, "request_key": request_key}
     row = await _STANDING_RUN.first(session, params)
     assert row is not None  # one row always (an outer join from a one-row select)
     active = ExclusionRow.of(row) if row["id"] is not None else None

@@ -262,15 +262,8 @@ async def self_exclude(
         request_key=request_key,
     )
     subject = locked.subject
-    if locked.key_used is not None:
-        # Made just now under the number's lock: no exclusion yet, and the statement
-        # that made it read whether the key was used (one round trip fewer).
-        standing = store.Standing(active=None, key_used=locked.key_used)
-    else:
-        # Under the subject lock: a twin request that won it has committed by now.
-        standing = await store.standing_under_lock(
-            session, subject_id=subject.id, request_key=request_key
-        )
+    # Under the subject lock: a twin request that won it has committed by now.
+    standing = await store.standing_under_lock(session, locked=locked, request_key=request_key)
     if standing.key_used:
         earlier = await replay(session, request_key=request_key)
         assert earlier is not None
