@@ -40,7 +40,19 @@ def is_valid(code: str) -> bool:
 
 
 def _random_body(length: int) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    """``length`` uniformly random characters of :data:`ALPHABET`.
+
+    One draw of ``secrets.randbelow(30**length)`` written in base 30: the same
+    distribution as ``length`` calls of ``secrets.choice``, with one read of the
+    system's random source instead of one per character (a code is made on every
+    self-exclusion).
+    """
+    number = secrets.randbelow(_N**length)
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, _N)
+        chars.append(ALPHABET[digit])
+    return "".join(chars)
 
 
 def new_reference() -> str:

@@ -21,6 +21,17 @@ def test_reference_and_bst_shapes() -> None:
         assert is_valid(bst.removeprefix("BST-"))
 
 
+def test_every_position_of_a_code_takes_every_character_about_evenly() -> None:
+    # 30 characters x 7 positions, 6,000 draws: about 200 of each at each position.
+    counts = [dict.fromkeys(ALPHABET, 0) for _ in range(7)]
+    for _ in range(6_000):
+        for position, ch in enumerate(new_bst()[4:11]):
+            counts[position][ch] += 1
+    for position in counts:
+        assert min(position.values()) > 120
+        assert max(position.values()) < 290
+
+
 def test_check_character_catches_every_single_substitution_and_adjacent_swap() -> None:
     body = "K7M3Q9P"
     code = body + check_character(body)
