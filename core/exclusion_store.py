@@ -32,6 +32,7 @@ from typing import Any, Self
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Select,
     String,
@@ -39,7 +40,9 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -138,15 +141,27 @@ def holder_of(bidx: Any) -> Any:
 
 #: Serialises every transaction acting on one number (released at commit or rollback).
 _NUMBER_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("bidx"), 0)))
+#: The subject already holding the number, locked (``FOR UPDATE`` inside a CTE: PostgreSQL
+#: materialises it and locks the row it returns).
+_held = (
+    select(*_SUBJECT_COLUMNS)
+    .where(SUBJECT.c.id == holder_of(bindparam("bidx")))
+    .with_for_update(of=SUBJECT)
+    .cte("held")
+)
+#: Otherwise a new subject (nothing when the number is held, or the random BST is taken).
 _made = (
     insert(SUBJECT)
-    .values(
-        msisdn_sealed=bindparam("sealed"),
-        msisdn_bidx=bindparam("bidx"),
-        bst=bindparam("bst"),
-        language=bindparam("language"),
-        created_at=_NOW,
-        updated_at=_NOW,
+    .from_select(
+        ["msisdn_sealed", "msisdn_bidx", "bst", "language", "created_at", "updated_at"],
+        select(
+            bindparam("sealed", type_=SUBJECT.c.msisdn_sealed.type),
+            bindparam("bidx", type_=SUBJECT.c.msisdn_bidx.type),
+            bindparam("bst", type_=SUBJECT.c.bst.type),
+            bindparam("language", type_=SUBJECT.c.language.type),
+            _NOW,
+            _NOW,
+        ).where(~select(_held.c.id).exists()),
     )
     .on_conflict_do_nothing()
     .returning(*_SUBJECT_COLUMNS)
@@ -178,18 +193,27 @@ def _key_used() -> Any:
     return select(literal(True)).where(EVENT.c.idempotency_key == given).exists()
 
 
-_INSERT_SUBJECT = select(
-    _made.c.id, _made.c.bst, _made.c.language, _key_used().label("key_used")
-).where(select(_linked.c.id).exists())
-_LOCK_SUBJECT = (
-    select(*_SUBJECT_COLUMNS)
-    .where(SUBJECT.c.id == holder_of(bindparam("bidx")))
-    .with_for_update(of=SUBJECT)
+#: One row: the held subject (``created`` false, ``key_used`` NULL), or the one made now
+#: with whether ``:request_key`` was used; no row only when a new subject's BST collided.
+_TAKE_SUBJECT = union_all(
+    select(
+        _held.c.id,
+        _held.c.bst,
+        _held.c.language,
+        literal(False).label("created"),
+        null().cast(Boolean).label("key_used"),
+    ),
+    select(
+        _made.c.id,
+        _made.c.bst,
+        _made.c.language,
+        literal(True).label("created"),
+        _key_used().label("key_used"),
+    ).where(select(_linked.c.id).exists()),
 )
 # The citizen's hot path runs on the driver (core.db.Driver): a quarter of the CPU.
 _NUMBER_LOCK_RUN = Driver(_NUMBER_LOCK)
-_INSERT_SUBJECT_RUN = Driver(_INSERT_SUBJECT)
-_LOCK_SUBJECT_RUN = Driver(_LOCK_SUBJECT)
+_TAKE_SUBJECT_RUN = Driver(_TAKE_SUBJECT)
 _SET_LANGUAGE = (
     update(SUBJECT)
     .where(SUBJECT.c.id == bindparam("subject_id"))
@@ -225,19 +249,18 @@ async def lock_subject(
 ) -> LockedSubject:
     """Create or lock the subject MSISDN ``e164`` (blind index ``bidx``) is linked to.
 
-    Two round trips for an existing subject (number lock, subject lock), three
-    for a new one (the subject and its MSISDN link, ``channel`` recorded, in
-    one statement, which also reads whether ``request_key`` was used). Safe
-    under concurrent callers: they queue on the number's advisory lock, so a
-    number never makes two subjects.
+    Two round trips either way: the number's advisory lock, then one statement
+    that locks the subject holding the number or, when none does, inserts a new
+    subject and its MSISDN link (``channel`` recorded) and reads whether
+    ``request_key`` was used. The second statement starts after the lock is
+    held, so its snapshot sees a twin request's committed subject. Safe under
+    concurrent callers: they queue on the number's advisory lock, so a number
+    never makes two subjects.
 
     Raises:
         IntegrityFailure: no free BST after several random draws (never in practice).
     """
     await lock_number(session, bidx=bidx)
-    existing = await _LOCK_SUBJECT_RUN.first(session, {"bidx": bidx})
-    if existing is not None:
-        return LockedSubject(SubjectRow.of(existing), created=False)
     for _attempt in range(_ATTEMPTS):
         params = {
             "sealed": keyring.seal(e164, field=MSISDN_FIELD),
@@ -248,12 +271,12 @@ async def lock_subject(
             "now": now,
             "request_key": request_key,
         }
-        inserted = await _INSERT_SUBJECT_RUN.first(session, params)
-        if inserted is not None:
-            return LockedSubject(
-                SubjectRow.of(inserted), created=True, key_used=bool(inserted["key_used"])
-            )
-        # Nothing inserted: the random BST collided; draw another.
+        row = await _TAKE_SUBJECT_RUN.first(session, params)
+        if row is not None and not row["created"]:
+            return LockedSubject(SubjectRow.of(row), created=False)
+        if row is not None:
+            return LockedSubject(SubjectRow.of(row), created=True, key_used=bool(row["key_used"]))
+        # Nothing held and nothing inserted: the random BST collided; draw another.
     raise IntegrityFailure(f"no free BST after {_ATTEMPTS} draws")
 
 
