@@ -27,9 +27,9 @@ def test_every_position_of_a_code_takes_every_character_about_evenly() -> None:
     for _ in range(6_000):
         for position, ch in enumerate(new_bst()[4:11]):
             counts[position][ch] += 1
-    for position in counts:
-        assert min(position.values()) > 120
-        assert max(position.values()) < 290
+    for seen in counts:
+        assert min(seen.values()) > 120
+        assert max(seen.values()) < 290
 
 
 def test_check_character_catches_every_single_substitution_and_adjacent_swap() -> None:
