@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -62,6 +64,15 @@ def test_blind_index_is_deterministic_and_separated_by_field() -> None:
     assert len(value) == 64
     assert value != ring.blind_index("+254712345678", field="subject.national_id")
     assert value != other.blind_index("+254712345678", field="subject.msisdn")
+
+
+def test_blind_index_is_the_documented_hmac_every_time() -> None:
+    # HMAC-SHA256 of field || 0x00 || value under the index key, on every call of one ring.
+    ring = KeyRing(encryption_keys=(OLD,), index_key=INDEX)
+    for field, value in [("subject.msisdn", "+254712345678"), ("subject.national_id", "12345678")]:
+        expected = hmac.new(INDEX, field.encode() + b"\x00" + value.encode(), hashlib.sha256)
+        assert ring.blind_index(value, field=field) == expected.hexdigest()
+        assert ring.blind_index(value, field=field) == expected.hexdigest()
 
 
 @pytest.mark.parametrize(
