@@ -210,7 +210,23 @@ def replay(
     With ``offer_resume`` (the path of a dropped session) the first screen is
     the resume offer in ``lang``: ``1`` replays that path, ``2`` starts afresh.
     """
+    return replay_last(tokens, offer_resume=offer_resume, lang=lang)[1]
+
+
+def replay_last(
+    tokens: tuple[str, ...] | list[str],
+    *,
+    offer_resume: tuple[str, ...] | None = None,
+    lang: str | None = None,
+) -> tuple[State, State]:
+    """``(before, after)``: the states :func:`replay` gives for all tokens but the last, and all.
+
+    One pass over ``tokens`` (a dialogue step needs both: the state it answers,
+    and the one before, to tell whether its resumable path changed). With no
+    tokens both are the first screen.
+    """
     state = FRESH if offer_resume is None else State(lang=lang, stack=(Frame(Screen.RESUME),))
+    before = state
     for token in tokens:
-        state = step(state, token, resume_path=offer_resume or ())
-    return state
+        before, state = state, step(state, token, resume_path=offer_resume or ())
+    return before, state

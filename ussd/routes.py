@@ -36,7 +36,7 @@ from core.settings import Settings
 from gateway.guard import CallbackGuard
 from ussd import screening_screens, screens
 from ussd.callback import EndOfSession, SessionCallback
-from ussd.menu import LANGUAGE_CHOICES, Action, Screen, State, replay, split
+from ussd.menu import LANGUAGE_CHOICES, Action, Screen, State, replay_last, split
 from ussd.reply import Reply, con, end
 from ussd.resume import OfferMemo, ResumeStore
 from ussd.screening_steps import ACTOR, ScreeningSteps
@@ -96,7 +96,7 @@ class UssdDialogue:
         )
         resume_path = offer.path if offer else None
         resume_lang = offer.lang if offer else None
-        state = replay(tokens, offer_resume=resume_path, lang=resume_lang)
+        before, state = replay_last(tokens, offer_resume=resume_path, lang=resume_lang)
         lang = state.lang or DEFAULT_LANGUAGE
         _ = self.services.catalogues.gettext(lang)
         if state.action is None:
@@ -106,7 +106,7 @@ class UssdDialogue:
         await self.store.record(
             session_id=self.call.session_id,
             bidx=self.bidx,
-            before=replay(tokens[:-1], offer_resume=resume_path, lang=resume_lang),
+            before=before,
             after=state,
             final=reply.final,
         )

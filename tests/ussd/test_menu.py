@@ -6,7 +6,7 @@ import pytest
 
 from core.instruments import InstrumentCode
 from core.periods import Period
-from ussd.menu import Action, Screen, replay, split
+from ussd.menu import Action, Screen, replay, replay_last, split
 from ussd.state import Quiz
 
 
@@ -48,6 +48,19 @@ def at(text: str) -> tuple[str | None, Screen, Action | None, Period | None, boo
 )
 def test_replay(text: str, expected: tuple[object, ...]) -> None:
     assert at(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "2", "2*1*2*1", "2*1*2*1*0*0", "2*2*4", "2*1*2*00", "1*2*0"])
+@pytest.mark.parametrize("offer", [None, ("2", "1")])
+def test_replay_last_gives_the_states_before_and_after_the_last_input(
+    text: str, offer: tuple[str, ...] | None
+) -> None:
+    tokens = split(text)
+    lang = "en" if offer else None
+    before, after = replay_last(tokens, offer_resume=offer, lang=lang)
+    assert before == replay(tokens[:-1], offer_resume=offer, lang=lang)
+    assert after == replay(tokens, offer_resume=offer, lang=lang)
+    assert (before == after) == (not tokens or before.action is not None)
 
 
 def test_replay_is_a_pure_function_of_text() -> None:
