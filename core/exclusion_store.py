@@ -9,9 +9,9 @@ small frozen dataclasses rather than ORM instances:
 
 1. :func:`lock_subject`: a transaction-scoped advisory lock on the number's
    blind index serialises everyone acting on one MSISDN (creating a subject,
-   linking the number elsewhere); the subject holding the number through its
-   link (:class:`~core.models.SubjectIdentifier`) is locked ``FOR UPDATE``, or
-   a new subject and its MSISDN link are inserted in one statement.
+   linking the number elsewhere); then one statement locks the subject holding
+   the number through its link (:class:`~core.models.SubjectIdentifier`)
+   ``FOR UPDATE`` or, when none does, inserts a new subject and its MSISDN link.
 2. :func:`standing_under_lock`: the active exclusion and whether this request
    key was already used, in one ``SELECT``. For a subject step 1 has just
    inserted there is no exclusion yet, and that statement already answered
