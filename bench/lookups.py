@@ -7,10 +7,11 @@ numbers in national form (``0712 345678``), the rest E.164. Each line starts
 with the answer expected (``1`` excluded, ``0`` not) and a tab.
 
 **wrk** (:func:`write_script`): each thread reads the file once, then sends
-random lines (a sequence of its own in every run, seeded by the clock) with ``Authorization: Bearer <key>`` and ``X-Request-Id:
-e<expected>-<n>``. The API echoes the request id, so the ``response`` hook can
-check every answer against its own request: ``{"excluded":true,…`` for ``e1``,
-exactly ``{"excluded":false}`` for ``e0``. Against the anchor (``strict`` off)
+random lines (a sequence of its own in every run, seeded by the clock) with
+``Authorization: Bearer <key>`` and ``X-Request-Id: e<expected>-<n>``. The
+API echoes the request id, so the ``response`` hook can check every answer
+against its own request: ``{"excluded":true,…`` for ``e1``, exactly
+``{"excluded":false}`` for ``e0``. Against the anchor (``strict`` off)
 any ``{"excluded":`` answer counts. The ``done`` hook prints the usual
 ``NSER-BENCH`` line (:mod:`bench.wrk`) plus how many answers said excluded.
 
