@@ -7,10 +7,17 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import detach, identifiers, queue, subjects
+from core import detach, exclusions, identifiers, queue, subjects
 from core.codes import check_character
-from core.errors import DetachConflict, LinkRefused, MakerCheckerViolation, PermissionDenied
+from core.errors import (
+    AlreadyExcluded,
+    DetachConflict,
+    LinkRefused,
+    MakerCheckerViolation,
+    PermissionDenied,
+)
 from core.exclusion_store import holder_of
 from core.models import Channel, IdentifierKind, Role
 from core.periods import Period
@@ -238,6 +245,43 @@ async def test_two_lines_linking_to_each_other_at_once_end_as_one_person(
     assert len(owners) == 1
     assert await excluded_by(services, LINE_A)
     assert await excluded_by(services, LINE_B)
+
+
+async def test_a_lengthening_from_the_other_line_waits_for_the_person_and_sees_what_committed(
+    services: Services, rows: RowFetcher
+) -> None:
+    # Two lines of one person take different numbers' locks and meet on the person's row:
+    # the second must wait there, then read the first's committed exclusion, never the
+    # one it would have seen before waiting (which would shorten "permanent" to 5 years).
+    a = await self_excluded(services, LINE_A, Period.SIX_MONTHS)
+    await join(services, LINE_B, a.exclusion.reference)
+
+    async def lengthen(db: AsyncSession, msisdn: str, period: Period) -> exclusions.Outcome:
+        return await exclusions.self_exclude(
+            db,
+            keyring=services.keyring,
+            msisdn=msisdn,
+            period=period,
+            channel=Channel.USSD,
+            request_key=f"ussd:{msisdn}:{period.value}",
+            language="sw",  # the person's own: no language update takes the row for us
+            actor="citizen:ussd",
+            now=services.clock(),
+        )
+
+    async with services.db() as first, services.db() as second:
+        await lengthen(first, LINE_A, Period.PERMANENT)  # holds the person's row until commit
+        waiting = asyncio.create_task(lengthen(second, LINE_B, Period.FIVE_YEARS))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        await first.commit()
+        with pytest.raises(AlreadyExcluded):
+            await waiting
+    [exclusion] = await rows("exclusion")
+    assert exclusion["id"] == a.exclusion.id
+    assert exclusion["period"] == "permanent"
+    assert exclusion["ends_at"] is None
+    assert len(await rows("subject")) == 1
 
 
 async def detach_asked(
