@@ -77,17 +77,20 @@ def _read(text: str) -> PhoneNumber:
     ``+254`` then nine ASCII digits, the first not 0, is what operators and the
     gateway send; ``0`` then the same nine digits is how people and customer
     databases write it (the national prefix, which ``parse`` strips for region
-    KE). For both, ``parse`` would return exactly this object (a test compares
-    every verdict across the number space in four spellings) at several times the
-    cost: 5 µs instead of 15 µs for a national spelling (``bench.costs``).
+    KE), often grouped with spaces (``0712 345678``), which ``parse`` drops. For
+    all of these, ``parse`` would return exactly this object (a test compares every
+    verdict across the number space in seven spellings) at several times the
+    cost: 5 µs instead of 15 µs for a national spelling, 20 µs with a space
+    (``bench.costs``).
 
     Raises:
         InvalidMsisdn: ``parse`` refused the text.
     """
-    if len(text) == 13 and text.startswith(_KE_PREFIX):
-        digits = text[4:]
-    elif len(text) == 10 and text[:1] == "0":
-        digits = text[1:]
+    compact = text.replace(" ", "") if " " in text else text  # "0712 345678", "+254 712 …"
+    if len(compact) == 13 and compact.startswith(_KE_PREFIX):
+        digits = compact[4:]
+    elif len(compact) == 10 and compact[:1] == "0":
+        digits = compact[1:]
     else:
         digits = ""
     if digits[:1] not in ("", "0") and digits.isascii() and digits.isdigit():

@@ -129,8 +129,24 @@ def test_every_spelling_gets_the_verdict_phonenumbers_gives() -> None:
         for _ in range(3):
             digits = f"{prefix:03d}{rng.randrange(10**6):06d}"
             spellings += [f"+254{digits}", f"254{digits}", f"0{digits}", f"+2540{digits}"]
+            spellings += [f"0{digits[:3]} {digits[3:]}", f"+254 {digits[:3]} {digits[3:]}"]
+            spellings += [f"0{digits[:3]} {digits[3:6]} {digits[6:]}"]
     spellings += [f"+254{rng.randrange(10**8):08d}" for _ in range(200)]  # too short
     spellings += ["+254７12345678", "+254 712 345678", "+447911123456", "+12025550123", "+254"]
     spellings += ["0７12345678", "0712 345678", "07123456789", "071234567", "0" * 10, "00712345678"]
+    spellings += [
+        "+ 254712345678",
+        "0 712345678",
+        "07 12 34 56 78",
+        "0712  345678",
+        "254 712 345678",
+    ]
+    spellings += [
+        "0712 34567",
+        "0712 3456789",
+        "+254 0712 345678",
+        "0712\u00a0345678",
+        "0 7 1 2 3 4 5 6 7 8",
+    ]
     wrong = [s for s in spellings if _our_verdict(s) != _library_verdict(s)]
     assert wrong == []
