@@ -7,9 +7,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import detach, exclusions, identifiers, queue, subjects
+from core import detach, identifiers, queue, subjects
 from core.codes import check_character
 from core.errors import (
     AlreadyExcluded,
@@ -28,7 +27,7 @@ from core.subjects import Identifier
 from tests.support.clock import Clock
 from tests.support.databases import RowFetcher
 from tests.support.push import register
-from tests.support.staff import member, self_excluded
+from tests.support.staff import member, self_excluded, self_excluding
 
 LINE_A = "+254712000001"
 LINE_B = "+254712000002"
@@ -256,22 +255,10 @@ async def test_a_lengthening_from_the_other_line_waits_for_the_person_and_sees_w
     a = await self_excluded(services, LINE_A, Period.SIX_MONTHS)
     await join(services, LINE_B, a.exclusion.reference)
 
-    async def lengthen(db: AsyncSession, msisdn: str, period: Period) -> exclusions.Outcome:
-        return await exclusions.self_exclude(
-            db,
-            keyring=services.keyring,
-            msisdn=msisdn,
-            period=period,
-            channel=Channel.USSD,
-            request_key=f"ussd:{msisdn}:{period.value}",
-            language="sw",  # the person's own: no language update takes the row for us
-            actor="citizen:ussd",
-            now=services.clock(),
-        )
-
     async with services.db() as first, services.db() as second:
-        await lengthen(first, LINE_A, Period.PERMANENT)  # holds the person's row until commit
-        waiting = asyncio.create_task(lengthen(second, LINE_B, Period.FIVE_YEARS))
+        # Both in the person's own language ("sw"): no language update takes the row for us.
+        await self_excluding(first, services, LINE_A, Period.PERMANENT)  # holds the person's row
+        waiting = asyncio.create_task(self_excluding(second, services, LINE_B, Period.FIVE_YEARS))
         await asyncio.sleep(0.3)
         assert not waiting.done()
         await first.commit()

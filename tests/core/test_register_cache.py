@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import exclusions
 from core.models import Channel, IdentifierKind
@@ -12,23 +11,10 @@ from core.register_cache import RegisterCache, RegisterUnavailable
 from core.services import Services
 from core.subjects import identifier, msisdn_index
 from tests.support.clock import Clock
+from tests.support.staff import self_excluding
 
 EARLY = "+254711000001"
 LATE = "+254711000002"
-
-
-async def _exclude(db: AsyncSession, services: Services, msisdn: str, period: Period) -> None:
-    await exclusions.self_exclude(
-        db,
-        keyring=services.keyring,
-        msisdn=msisdn,
-        period=period,
-        channel=Channel.USSD,
-        request_key=f"test:{msisdn}:{period}",
-        language="en",
-        actor="citizen:test",
-        now=services.clock(),
-    )
 
 
 async def test_an_event_that_commits_after_a_later_one_is_not_skipped(services: Services) -> None:
@@ -37,10 +23,10 @@ async def test_an_event_that_commits_after_a_later_one_is_not_skipped(services: 
     slow = services.db()
     async with slow as slow_db:
         # The slow transaction writes first (smaller event id, smaller txid) ...
-        await _exclude(slow_db, services, EARLY, Period.ONE_YEAR)
+        await self_excluding(slow_db, services, EARLY, Period.ONE_YEAR)
         # ... a quick one writes and commits after it ...
         async with services.db() as quick_db:
-            await _exclude(quick_db, services, LATE, Period.ONE_YEAR)
+            await self_excluding(quick_db, services, LATE, Period.ONE_YEAR)
             await quick_db.commit()
         await cache.refresh()
         now = services.clock()
@@ -60,13 +46,13 @@ async def test_an_extension_replaces_the_end(services: Services) -> None:
     try:
         index = msisdn_index(services.keyring, EARLY)
         async with services.db() as db:
-            await _exclude(db, services, EARLY, Period.SIX_MONTHS)
+            await self_excluding(db, services, EARLY, Period.SIX_MONTHS)
             await db.commit()
         await cache.refresh()
         first = cache.lookup([index], now=services.clock())
         assert first is not None
         async with services.db() as db:
-            await _exclude(db, services, EARLY, Period.PERMANENT)
+            await self_excluding(db, services, EARLY, Period.PERMANENT)
             await db.commit()
         await cache.refresh()
         extended = cache.lookup([index], now=services.clock())
@@ -84,7 +70,7 @@ async def test_an_exclusion_past_its_end_is_not_reported_and_expiry_removes_it(
     cache = RegisterCache(services.engine)
     index = msisdn_index(services.keyring, EARLY)
     async with services.db() as db:
-        await _exclude(db, services, EARLY, Period.SIX_MONTHS)
+        await self_excluding(db, services, EARLY, Period.SIX_MONTHS)
         await db.commit()
     await cache.reload()
     assert cache.lookup([index], now=services.clock()) is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from core import exclusions, queue, staff, totp
 from core.exclusion_store import ExclusionRow
 from core.exclusions import Outcome
@@ -88,6 +90,35 @@ async def member(services: Services, username: str, role: Role, *, language: str
     return Member(signed.principal, PASSWORD, secret)
 
 
+async def self_excluding(
+    db: AsyncSession,
+    services: Services,
+    msisdn: str = "+254712345678",
+    period: Period = Period.ONE_YEAR,
+    *,
+    key: str | None = None,
+    language: str = "sw",
+    document: Identifier | None = None,
+) -> Outcome:
+    """A citizen's self-exclusion as the USSD channel makes it, in ``db``'s transaction,
+    left uncommitted (the caller commits, or holds the person's locks meanwhile).
+
+    ``key`` is the request key (default ``ussd:<msisdn>:<period>``).
+    """
+    return await exclusions.self_exclude(
+        db,
+        keyring=services.keyring,
+        msisdn=msisdn,
+        period=period,
+        channel=Channel.USSD,
+        request_key=key or f"ussd:{msisdn}:{period.value}",
+        language=language,
+        actor="citizen:ussd",
+        now=services.clock(),
+        document=document,
+    )
+
+
 async def self_excluded(
     services: Services,
     msisdn: str = "+254712345678",
@@ -97,23 +128,11 @@ async def self_excluded(
     language: str = "sw",
     document: Identifier | None = None,
 ) -> Outcome:
-    """A citizen self-excluded as the USSD channel does it: committed through
-    :func:`core.queue.commit`, so subscribed operators' webhook jobs are queued.
-
-    ``key`` is the request key (default ``ussd:<msisdn>:<period>``).
-    """
+    """:func:`self_excluding`, committed through :func:`core.queue.commit`, so subscribed
+    operators' webhook jobs are queued."""
     async with services.db() as db:
-        outcome = await exclusions.self_exclude(
-            db,
-            keyring=services.keyring,
-            msisdn=msisdn,
-            period=period,
-            channel=Channel.USSD,
-            request_key=key or f"ussd:{msisdn}:{period.value}",
-            language=language,
-            actor="citizen:ussd",
-            now=services.clock(),
-            document=document,
+        outcome = await self_excluding(
+            db, services, msisdn, period, key=key, language=language, document=document
         )
         await queue.commit(db, services.queue)
     return outcome
