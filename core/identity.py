@@ -86,7 +86,7 @@ def _read(text: str) -> PhoneNumber:
     Raises:
         InvalidMsisdn: ``parse`` refused the text.
     """
-    compact = text.replace(" ", "") if " " in text else text  # "0712 345678", "+254 712 …"
+    compact = text.replace(" ", "")  # "0712 345678", "+254 712 …"
     if len(compact) == 13 and compact.startswith(_KE_PREFIX):
         digits = compact[4:]
     elif len(compact) == 10 and compact[:1] == "0":
