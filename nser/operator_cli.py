@@ -47,7 +47,9 @@ def add_commands(command: Adder) -> None:
     )
     add.add_argument("name", help="the company's name")
     add.add_argument("--licence", required=True, help="its GRAK licence number")
-    add.add_argument("--webhook-url", help="https URL for exclusion events")
+    add.add_argument(
+        "--webhook-url", help="https URL for exclusion events (http only for localhost)"
+    )
     add.add_argument(
         "--allow", nargs="*", default=[], metavar="CIDR", help="source networks (none = any)"
     )
