@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from core import operators
+from core import operators, outbox, periods
+from core.periods import Period
 from core.services import Services
 from core.settings import Settings
 from nser.operator_sim import ALARM_EXIT
@@ -116,7 +117,10 @@ async def test_subscribe_reject_a_forgery_then_print_a_verified_exclusion_and_ex
             if sim.returncode is None:
                 sim.kill()
                 await sim.wait()
-    assert data["until"].startswith("2027-11-")
+    # One year from the test's clock (set to today above), not a month written into the test.
+    one_year = periods.ends_at(Period.ONE_YEAR, starts_at=clock.now)
+    assert one_year is not None
+    assert data["until"] == outbox.iso(one_year)
 
 
 async def test_as_a_witness_it_keeps_growing_checkpoints_and_raises_an_alarm_on_truncation(
